@@ -1,0 +1,31 @@
+"""Config checks beyond the schema: warnings `check-config` prints."""
+
+from __future__ import annotations
+
+from botkit.config import Config
+from botkit.escalation.roster import roster_problems
+from botkit.escalation.routing import Router
+from botkit.places import PlaceBook
+
+
+def config_problems(config: Config) -> list[str]:
+    problems: list[str] = []
+    router = Router(config)
+    places = PlaceBook(config.jurisdiction.province)
+    for unit in config.units:
+        problems += roster_problems(unit)
+        if not unit.shifts and not unit.leader:
+            problems.append(f"units.{unit.id}: no shifts and no leader: nobody to alert")
+    for code in {config.jurisdiction.default, *config.jurisdiction.communes}:
+        for category in config.categories:
+            if not router.units_for(category, code):
+                problems.append(f"{category} in {places.name(code)}: no unit handles it")
+    for officer in config.officers:
+        if not officer.contacts:
+            problems.append(f"officers.{officer.id}: no contact: alerts cannot reach them")
+        for adapter in officer.contacts:
+            if adapter not in config.adapters:
+                problems.append(
+                    f"officers.{officer.id}.contacts.{adapter}: no such adapter in config"
+                )
+    return problems

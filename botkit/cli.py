@@ -1,0 +1,317 @@
+"""The `botkit` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from botkit import __version__
+from botkit.config import Config, ConfigError, load_config
+from botkit.privacy import RedactingFilter
+
+app = typer.Typer(
+    name="botkit",
+    help="Chat-group moderation and alerting bots for commune and ward police.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(
+    help="List, promote and roll back classifier models.", no_args_is_help=True
+)
+labels_app = typer.Typer(help="Officers' verdicts as labelled data.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(labels_app, name="labels")
+
+err = Console(stderr=True)
+out = Console()
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path to config.toml.")]
+DEFAULT_CONFIG = Path("config.toml")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
+    for noisy in ("httpx", "aiogram.event", "telegram.ext"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _config(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        err.print(f"[bold red]config error[/]: {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"botkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """botkit."""
+
+
+@app.command("check-config")
+def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Validate the configuration and print a summary."""
+    from botkit.checks import config_problems
+    from botkit.places import PlaceBook
+
+    cfg = _config(config)
+    places = PlaceBook(cfg.jurisdiction.province)
+    problems = config_problems(cfg)
+    table = Table(title=f"{config} — province {cfg.jurisdiction.province}")
+    table.add_column("what")
+    table.add_column("details")
+    table.add_row("default jurisdiction", places.name(cfg.jurisdiction.default))
+    table.add_row("communes", ", ".join(places.name(c) for c in cfg.jurisdiction.communes) or "—")
+    table.add_row("units", "\n".join(f"{u.id} ({u.kind}): {u.name}" for u in cfg.units))
+    table.add_row(
+        "officers", "\n".join(f"{o.id} @ {o.unit}: {', '.join(o.contacts)}" for o in cfg.officers)
+    )
+    table.add_row(
+        "groups",
+        "\n".join(f"{g.platform}:{g.chat} → {places.name(g.jurisdiction)}" for g in cfg.groups)
+        or "—",
+    )
+    table.add_row(
+        "categories",
+        "\n".join(
+            f"{k}: ≥{c.threshold} → {c.unit} [{c.policy}]" for k, c in cfg.categories.items()
+        ),
+    )
+    table.add_row("adapters", ", ".join(cfg.enabled_adapters()) or "—")
+    table.add_row("storage", f"{cfg.storage.backend}: {cfg.storage.path}")
+    table.add_row(
+        "retention", f"{cfg.bot.retention_days} days (audit {cfg.bot.audit_retention_days})"
+    )
+    out.print(table)
+    for problem in problems:
+        err.print(f"[yellow]warning[/]: {problem}", highlight=False)
+    out.print("config OK" + (f" with {len(problems)} warning(s)" if problems else ""))
+
+
+@app.command()
+def run(config: ConfigOption = DEFAULT_CONFIG, verbose: bool = False) -> None:
+    """Run the bot on the configured adapters until their sources end."""
+    from botkit.runner import run_bot
+
+    _setup_logging(verbose)
+    cfg = _config(config)
+    raise typer.Exit(asyncio.run(run_bot(cfg, config.resolve().parent, out)))
+
+
+@app.command()
+def replay(
+    exports: Annotated[
+        list[Path], typer.Argument(help="Telegram result.json exports or .jsonl files.")
+    ],
+    config: ConfigOption = DEFAULT_CONFIG,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Send nothing, store nothing.")
+    ] = False,
+    output: Annotated[Path | None, typer.Option("--output", help="Alert events as JSONL.")] = None,
+) -> None:
+    """Replay chat histories on virtual time and show what the bot would have done."""
+    from botkit.runner import run_replay
+
+    _setup_logging()
+    cfg = _config(config)
+    code = asyncio.run(run_replay(cfg, config.resolve().parent, exports, dry_run, output, out, err))
+    raise typer.Exit(code)
+
+
+@app.command()
+def purge(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Delete stored data older than the retention limit now."""
+    from botkit.runner import run_purge
+
+    _setup_logging()
+    cfg = _config(config)
+    counts = asyncio.run(run_purge(cfg, config.resolve().parent))
+    out.print("purged: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@app.command()
+def classify(
+    input: Annotated[str, typer.Option("--input", "-i", help="CSV file, or - for stdin.")] = "-",
+    text_column: str = "text",
+    id_column: str = "id",
+    format: Annotated[str, typer.Option("--format", help="jsonl or table")] = "jsonl",
+    model: Annotated[Path | None, typer.Option("--model", help="A model directory.")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    batch_size: int = 2048,
+) -> None:
+    """Classify messages from a CSV (or stdin lines when not CSV) and print labels and scores."""
+    from botkit.app import load_classifier_model
+
+    if format not in ("jsonl", "table"):
+        err.print(f"--format = {format!r}: must be jsonl or table")
+        raise typer.Exit(2)
+    if model is None:
+        cfg = _config(config)
+        loaded = _load_model(lambda: load_classifier_model(cfg, config.resolve().parent))
+    else:
+        loaded = _load_model(lambda: load_classifier_model(None, Path("."), model))  # type: ignore[arg-type]
+    rows = _read_rows(input, text_column, id_column)
+    labels = [str(c) for c in loaded.model.classes_]
+    table = Table("id", "label", "score", "text") if format == "table" else None
+    write = sys.stdout.write
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        probs = loaded.model.predict_proba([t for _, t in chunk])
+        for (row_id, text), p in zip(chunk, probs, strict=True):
+            best = int(p.argmax())
+            if table is not None:
+                table.add_row(row_id, labels[best], f"{p[best]:.2f}", text[:60])
+            else:
+                scores = {lab: round(float(v), 4) for lab, v in zip(labels, p, strict=True)}
+                write(
+                    json.dumps(
+                        {"id": row_id, "label": labels[best], "scores": scores}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
+    if table is not None:
+        out.print(table)
+
+
+def _load_model(fn: Any) -> Any:
+    from classifiers.persistence import ModelLoadError
+
+    try:
+        return fn()
+    except ModelLoadError as exc:
+        err.print(f"[bold red]model error[/]: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _read_rows(source: str, text_column: str, id_column: str) -> list[tuple[str, str]]:
+    if source == "-":
+        raw = sys.stdin.read()
+    else:
+        try:
+            raw = Path(source).read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            err.print(f"--input {source}: no such file")
+            raise typer.Exit(2) from None
+        except UnicodeDecodeError as exc:
+            err.print(f"--input {source}: not UTF-8 (byte {exc.start})")
+            raise typer.Exit(2) from None
+    lines = raw.splitlines()
+    header = next(csv.reader([lines[0]])) if lines else []
+    if text_column not in header:
+        if source != "-":
+            err.print(f"{source}: no column {text_column!r}; columns: {', '.join(header)}")
+            raise typer.Exit(2)
+        return [(str(i), line) for i, line in enumerate(lines, start=1) if line.strip()]
+    reader = csv.DictReader(lines)
+    rows = []
+    for i, rec in enumerate(reader, start=1):
+        rows.append((rec.get(id_column) or str(i), rec.get(text_column) or ""))
+    return rows
+
+
+@app.command()
+def train(
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled CSV file(s).")],
+    text_column: str = "text",
+    label_column: str = "label",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Model directory to write.")
+    ] = None,
+    no_seed: Annotated[
+        bool, typer.Option("--no-seed", help="Do not merge the seed corpus.")
+    ] = False,
+) -> None:
+    """Train a classifier from labelled CSV files and write a model directory."""
+    from botkit.training import run_train
+
+    raise typer.Exit(run_train(data, text_column, label_column, output, no_seed, out, err))
+
+
+@app.command("eval")
+def eval_(
+    data: Annotated[Path, typer.Option("--data", help="Labelled CSV file.")],
+    model: Annotated[Path | None, typer.Option("--model")] = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    plot: Annotated[Path | None, typer.Option("--plot", help="PNG to write.")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Per-class precision, recall, F1, confusion matrix, ROC-AUC; writes a PNG."""
+    from botkit.training import run_eval
+
+    model_dir = model
+    if model_dir is None:
+        cfg = _config(config)
+        from botkit.app import load_classifier_model
+
+        model_dir = _load_model(
+            lambda: load_classifier_model(cfg, config.resolve().parent)
+        ).directory
+    raise typer.Exit(run_eval(model_dir, data, text_column, label_column, plot, out, err))
+
+
+@models_app.command("list")
+def models_list(root: Path = Path("models")) -> None:
+    """Model versions, their held-out macro-F1, and which one is promoted."""
+    from botkit.training import list_models
+
+    list_models(root, out)
+
+
+@models_app.command("promote")
+def models_promote(
+    version: str,
+    root: Path = Path("models"),
+    force: Annotated[bool, typer.Option("--force", help="Promote even if worse.")] = False,
+) -> None:
+    """Make VERSION the model the bot runs; refuses a worse model unless --force."""
+    from botkit.training import promote_model
+
+    raise typer.Exit(promote_model(root, version, force, out, err))
+
+
+@models_app.command("rollback")
+def models_rollback(root: Path = Path("models")) -> None:
+    """Go back to the previously promoted model."""
+    from botkit.training import rollback_model
+
+    raise typer.Exit(rollback_model(root, out, err))
+
+
+@labels_app.command("export")
+def labels_export(
+    config: ConfigOption = DEFAULT_CONFIG,
+    output: Annotated[Path, typer.Option("--output")] = Path("verdict_labels.csv"),
+) -> None:
+    """Write officers' verdicts (confirmed / false) as a labelled CSV for `botkit train`."""
+    from botkit.runner import export_labels
+
+    cfg = _config(config)
+    count = asyncio.run(export_labels(cfg, config.resolve().parent, output))
+    out.print(f"wrote {count} labelled row(s) to {output}")
+
+
+if __name__ == "__main__":
+    app()

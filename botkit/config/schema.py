@@ -1,0 +1,246 @@
+"""The shape of `config.toml`. Every key is checked; unknown keys are errors."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from classifiers.places import find_place
+
+CATEGORY_KEYS = ("fake_news", "crime_report", "scam", "traffic_accident")
+Policy = Literal["alert", "alert+reply", "alert+delete", "none"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ALL_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _place_code(value: object, info: ValidationInfo) -> object:
+    """Accept a commune code or a name as residents write it; store the code."""
+    province = (info.context or {}).get("province")
+    if isinstance(value, int) or province is None:
+        return value
+    if isinstance(value, str):
+        place = find_place(value, province)
+        if place is None:
+            raise ValueError(f"{value!r} is no commune or ward of province {province}")
+        return place.code
+    return value
+
+
+PlaceCode = Annotated[int, BeforeValidator(_place_code)]
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError("must name an environment variable (A-Z, 0-9, _), not hold a secret")
+    return value
+
+
+class BotSettings(Strict):
+    language: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    retention_days: int = Field(90, ge=1, le=3650)
+    audit_retention_days: int = Field(365, ge=1, le=3650)
+    hash_key_env: str = "BOTKIT_HASH_KEY"
+    data_dir: str = "var"
+    batch_size: int = Field(64, ge=1, le=4096)
+    short_message_chars: int = Field(
+        12, ge=0, description="messages shorter than this are never flagged (quiet bot)"
+    )
+
+    _check_env = field_validator("hash_key_env")(_env_name)
+
+
+class StorageSettings(Strict):
+    backend: Literal["sqlite"] = "sqlite"
+    path: str = "var/botkit.sqlite3"
+
+
+class ModelSettings(Strict):
+    registry: str = "models"
+    path: str | None = Field(None, description="a model directory; overrides the registry")
+
+
+class JurisdictionSettings(Strict):
+    province: int = Field(..., description="province code (vietnam-provinces, 2025 structure)")
+    communes: list[PlaceCode] = Field(default_factory=list)
+    default: PlaceCode
+
+
+class Shift(Strict):
+    officers: list[str]
+    days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS))
+    start: time = time(0, 0)
+    end: time = time(23, 59, 59)
+
+
+class Override(Strict):
+    officer: str
+    start: date
+    end: date
+    replaced_by: str | None = None
+
+
+class EscalationStep(Strict):
+    notify: str = Field(..., description="on_duty | leader | unit:<id> | officer:<id>")
+    wait_minutes: float = Field(15, gt=0)
+
+    @field_validator("notify")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        if value in ("on_duty", "leader") or value.startswith(("unit:", "officer:")):
+            return value
+        raise ValueError("must be on_duty, leader, unit:<id> or officer:<id>")
+
+
+class UnitSettings(Strict):
+    id: str
+    name: str
+    kind: str = Field(
+        ..., description="what the unit does, matched by categories, e.g. commune_police"
+    )
+    jurisdictions: list[PlaceCode] = Field(
+        default_factory=list, description="communes it covers; empty = the whole province"
+    )
+    parent: str | None = None
+    leader: str | None = None
+    shifts: list[Shift] = Field(default_factory=list)
+    overrides: list[Override] = Field(default_factory=list)
+    escalation: list[EscalationStep] = Field(default_factory=list)
+    repeat: int = Field(1, ge=1, le=10)
+    reminder_hours: float = Field(24, gt=0)
+
+
+class OfficerSettings(Strict):
+    id: str
+    name: str
+    unit: str
+    contacts: dict[str, str] = Field(default_factory=dict)
+    rate_per_minute: int = Field(6, ge=1)
+
+
+class GroupSettings(Strict):
+    platform: str
+    chat: str
+    jurisdiction: PlaceCode
+    name: str | None = None
+
+
+class CategorySettings(Strict):
+    threshold: float = Field(0.6, ge=0.0, le=1.0)
+    unit: str
+    policy: Policy = "alert"
+    name: str | None = None
+
+
+class RouteMatch(Strict):
+    categories: list[str] = Field(default_factory=list)
+    jurisdictions: list[PlaceCode] = Field(default_factory=list)
+
+
+class RouteSettings(Strict):
+    match: RouteMatch = RouteMatch()
+    unit: str
+    continue_: bool = Field(False, alias="continue")
+
+
+class GroupingSettings(Strict):
+    window_hours: float = Field(48, gt=0)
+    claim_threshold: float = Field(0.7, gt=0, le=1)
+
+
+class AdapterSettings(BaseModel):
+    """Settings of one adapter; keys beyond these belong to the adapter and it checks them."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    enabled: bool = True
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return (self.model_extra or {}).get(key, default)
+
+
+class Config(Strict):
+    bot: BotSettings = BotSettings()
+    storage: StorageSettings = StorageSettings()
+    model: ModelSettings = ModelSettings()
+    jurisdiction: JurisdictionSettings
+    units: list[UnitSettings]
+    officers: list[OfficerSettings]
+    groups: list[GroupSettings] = Field(default_factory=list)
+    categories: dict[str, CategorySettings]
+    routes: list[RouteSettings] = Field(default_factory=list)
+    grouping: GroupingSettings = GroupingSettings()
+    adapters: dict[str, AdapterSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        unit_ids = [u.id for u in self.units]
+        officer_ids = [o.id for o in self.officers]
+        _unique("units", unit_ids)
+        _unique("officers", officer_ids)
+        kinds = {u.kind for u in self.units}
+        for key in self.categories:
+            if key not in CATEGORY_KEYS:
+                raise ValueError(
+                    f"categories.{key}: unknown category; known: {', '.join(CATEGORY_KEYS)}"
+                )
+        for key, cat in self.categories.items():
+            if cat.unit not in kinds and cat.unit not in unit_ids:
+                raise ValueError(
+                    f"categories.{key}.unit = {cat.unit!r}: no unit has that id or kind"
+                )
+        for i, officer in enumerate(self.officers):
+            if officer.unit not in unit_ids:
+                raise ValueError(f"officers[{i}].unit = {officer.unit!r}: no such unit")
+        for i, unit in enumerate(self.units):
+            if unit.parent is not None and unit.parent not in unit_ids:
+                raise ValueError(f"units[{i}].parent = {unit.parent!r}: no such unit")
+            if unit.leader is not None and unit.leader not in officer_ids:
+                raise ValueError(f"units[{i}].leader = {unit.leader!r}: no such officer")
+            for j, shift in enumerate(unit.shifts):
+                for name in shift.officers:
+                    if name not in officer_ids:
+                        raise ValueError(f"units[{i}].shifts[{j}].officers: {name!r} is no officer")
+            for j, step in enumerate(unit.escalation):
+                target_kind, _, target = step.notify.partition(":")
+                if target_kind == "unit" and target not in unit_ids:
+                    raise ValueError(f"units[{i}].escalation[{j}].notify: no unit {target!r}")
+                if target_kind == "officer" and target not in officer_ids:
+                    raise ValueError(f"units[{i}].escalation[{j}].notify: no officer {target!r}")
+        for i, route in enumerate(self.routes):
+            if route.unit not in unit_ids and route.unit not in kinds:
+                raise ValueError(f"routes[{i}].unit = {route.unit!r}: no unit has that id or kind")
+        _unique("groups", [f"{g.platform}:{g.chat}" for g in self.groups])
+        return self
+
+    def unit(self, unit_id: str) -> UnitSettings:
+        return next(u for u in self.units if u.id == unit_id)
+
+    def officer(self, officer_id: str) -> OfficerSettings | None:
+        return next((o for o in self.officers if o.id == officer_id), None)
+
+    def enabled_adapters(self) -> dict[str, AdapterSettings]:
+        return {name: s for name, s in self.adapters.items() if s.enabled}
+
+
+def _unique(what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            raise ValueError(f"{what}: {value!r} appears twice")
+        seen.add(value)

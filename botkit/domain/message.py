@@ -1,0 +1,36 @@
+"""A group message as the core sees it, whatever platform it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message posted in a group.
+
+    `text` holds the body or, for media, the caption; `is_caption` tells which.
+    Times are timezone-aware UTC.
+    """
+
+    platform: str
+    chat_id: str
+    message_id: str
+    text: str
+    sent_at: datetime
+    sender_id: str | None = None
+    sender_name: str | None = None
+    is_caption: bool = False
+    forwarded_from: str | None = None
+    reply_to: str | None = None
+    edited: bool = False
+    chat_title: str | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the message across retries and redelivery."""
+        # Each edit is a new version of the message, identified by its edit time.
+        suffix = f":edited@{int(self.sent_at.timestamp())}" if self.edited else ""
+        return f"{self.platform}:{self.chat_id}:{self.message_id}{suffix}"

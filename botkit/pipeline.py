@@ -1,0 +1,166 @@
+"""normalise → classify → decide → route → notify → record, for a batch of inbound events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from botkit.adapter import GroupJoined, GroupLeft, GroupMigrated, GroupSetup, InboundEvent
+from botkit.classify import Analysis, ClassifierService
+from botkit.clock import Clock
+from botkit.config import Config
+from botkit.decide import decide
+from botkit.dispatch import Dispatcher
+from botkit.domain import Message, OfficerCommand
+from botkit.escalation import EscalationEngine
+from botkit.groups import GroupDirectory
+from botkit.outbound import SendText
+from botkit.places import PlaceBook
+from botkit.privacy import Pseudonymizer, redact
+from botkit.storage.base import FlaggedRecord, Store
+from botkit.texts import Texts
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        service: ClassifierService,
+        engine: EscalationEngine,
+        pseudonymizer: Pseudonymizer,
+        dispatcher: Dispatcher,
+        texts: Texts,
+        places: PlaceBook,
+        clock: Clock,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.service = service
+        self.engine = engine
+        self.pseudonymizer = pseudonymizer
+        self.dispatcher = dispatcher
+        self.texts = texts
+        self.places = places
+        self.clock = clock
+        self.groups = GroupDirectory(config, store)
+        self.flags = 0
+        self.messages = 0
+        self.failed: list[tuple[InboundEvent, str]] = []
+
+    async def analyse(self, messages: list[Message]) -> list[Analysis]:
+        # CPU-bound: one batched call in a worker thread keeps the event loop free.
+        return await asyncio.to_thread(self.service.analyse, [m.text for m in messages])
+
+    async def handle(self, events: list[InboundEvent]) -> None:
+        messages = [e for e in events if isinstance(e, Message)]
+        analyses = dict(zip(map(id, messages), await self.analyse(messages), strict=True))
+        for event in events:
+            try:
+                if isinstance(event, Message):
+                    await self.apply(event, analyses[id(event)])
+                elif isinstance(event, OfficerCommand):
+                    await self.command(event)
+                else:
+                    await self.group_event(event)
+            except Exception as exc:
+                # One bad event must not take the batch down; it is kept for a retry.
+                log.exception("failed to handle %s", _describe(event))
+                self.failed.append((event, f"{type(exc).__name__}: {exc}"))
+
+    async def apply(self, message: Message, analysis: Analysis) -> None:
+        self.messages += 1
+        jurisdiction = await self.groups.jurisdiction(self.store, message.platform, message.chat_id)
+        flag = decide(self.config, message, analysis, jurisdiction, self.pseudonymizer)
+        if flag is None:
+            return
+        self.flags += 1
+        record = FlaggedRecord(
+            message_key=self.pseudonymizer.hash("message", message.key),
+            platform=message.platform,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            sender_hash=(
+                self.pseudonymizer.hash("sender", message.sender_id) if message.sender_id else None
+            ),
+            text_hash=self.pseudonymizer.hash("content", analysis.canonical),
+            excerpt=redact(message.text),
+            category=flag.category,
+            score=flag.score,
+            model_version=flag.verdict.model_version,
+            evidence=tuple((e.kind, e.value) for e in flag.verdict.evidence),
+            received_at=self.clock.now(),
+        )
+        await self.engine.handle_flag(flag, record)
+
+    async def command(self, cmd: OfficerCommand) -> None:
+        reply = await self.engine.handle_command(cmd)
+        target = cmd.chat_id or cmd.sender_id
+        await self._reply(cmd.platform, target, reply, cmd.reply_ref)
+
+    async def group_event(self, event: InboundEvent) -> None:
+        t = self.texts
+        if isinstance(event, GroupJoined):
+            await self.store.upsert_group(
+                event.platform, event.chat_id, None, "pending", event.title
+            )
+            await self.store.audit(
+                self.clock.now(),
+                event.by or "-",
+                "group.joined",
+                f"{event.platform}:{event.chat_id}",
+                {},
+            )
+            await self._reply(event.platform, event.chat_id, t.get("group.joined"))
+        elif isinstance(event, GroupSetup):
+            place = self.places.find(event.query)
+            if place is None:
+                await self._reply(
+                    event.platform,
+                    event.chat_id,
+                    t.get("group.unknown_place", query=event.query[:80]),
+                )
+                return
+            await self.store.upsert_group(event.platform, event.chat_id, place.code, "active", None)
+            await self.store.audit(
+                self.clock.now(),
+                event.by or "-",
+                "group.setup",
+                f"{event.platform}:{event.chat_id}",
+                {"jurisdiction": place.code},
+            )
+            await self._reply(
+                event.platform,
+                event.chat_id,
+                t.get("group.bound", place=self.places.name(place.code)),
+            )
+        elif isinstance(event, GroupLeft):
+            await self.store.upsert_group(event.platform, event.chat_id, None, "left", None)
+        elif isinstance(event, GroupMigrated):
+            known = await self.store.group(event.platform, event.old_chat_id)
+            if known is not None:
+                await self.store.upsert_group(
+                    event.platform, event.new_chat_id, known[0], known[1], None
+                )
+                await self.store.upsert_group(
+                    event.platform, event.old_chat_id, None, "migrated", None
+                )
+
+    async def _reply(
+        self, platform: str, chat_id: str, text: str, reply_to: str | None = None
+    ) -> None:
+        if not self.dispatcher.has(platform):
+            log.warning("no running adapter %r to reply through", platform)
+            return
+        try:
+            await self.dispatcher.send(platform, SendText(chat_id, text, reply_to=reply_to))
+        except Exception as exc:
+            log.warning("reply through %s failed: %s", platform, exc)
+
+
+def _describe(event: InboundEvent) -> str:
+    if isinstance(event, Message):
+        return f"message {event.key}"
+    return type(event).__name__

@@ -1,0 +1,85 @@
+"""Personal data handling: keyed hashes, redacted excerpts, redacting log filter.
+
+Messages are citizens' personal data. The store keeps a keyed hash of the
+normalised text (for de-duplication) and a short redacted excerpt, never the
+sender's id in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_URL = re.compile(
+    r"(?i)\b(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|vn|net|org|info|xyz|top|site|online|shop|me|link|click|cc)(?:/\S*)?\b"
+)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# Phones, bank accounts, CCCD numbers: any run of 6+ digits, possibly split by spaces/dots/dashes.
+_DIGITS = re.compile(r"(?<!\w)\+?\d(?:[\s.\-]?\d){5,}(?!\w)")
+_PLATE = re.compile(r"\b\d{2}[A-Za-zĐđ]{1,2}\d?[\s\-.]*\d{3}[.\s]?\d{2}\b")
+
+
+def redact(text: str, limit: int = 280) -> str:
+    """Mask contact details and identifiers, then cut to `limit` characters."""
+    text = _EMAIL.sub("[email]", text)
+    text = _URL.sub("[link]", text)
+    text = _PLATE.sub("[biển số]", text)
+    text = _DIGITS.sub("[số]", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class Pseudonymizer:
+    """HMAC-SHA256 with a secret key: stable ids for de-duplication, useless without the key."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the hash key must be at least 16 bytes")
+        self._key = key
+
+    def hash(self, kind: str, value: str) -> str:
+        digest = hmac.new(self._key, f"{kind}\x00{value}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+
+def load_hash_key(env_name: str, data_dir: Path) -> bytes:
+    """The key from the environment; otherwise a local key file made once (with a warning)."""
+    value = os.environ.get(env_name)
+    if value:
+        return value.encode()
+    key_file = data_dir / "hash.key"
+    if key_file.exists():
+        return key_file.read_bytes().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    log.warning(
+        "%s is not set: created a local hash key in %s; set %s in production",
+        env_name,
+        key_file,
+        env_name,
+    )
+    return key
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts every log record's message, so no handler writes contact details."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            try:
+                record.msg = record.getMessage()
+            except (TypeError, ValueError):
+                record.msg = str(record.msg)
+            record.args = None
+        record.msg = redact(str(record.msg), limit=2000)
+        return True

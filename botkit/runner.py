@@ -1,0 +1,172 @@
+"""The long-running jobs behind the CLI: run, replay, purge, labels export."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+
+from botkit.app import App, build_adapters, serve
+from botkit.clock import VirtualClock
+from botkit.config import Config
+from botkit.dispatch import AdapterDispatcher, Dispatcher, DryRunDispatcher
+from botkit.domain import AlertEvent, AlertEventKind
+from botkit.registry import UnknownAdapter
+from botkit.texts import Texts
+
+log = logging.getLogger(__name__)
+
+MAX_VIRTUAL_STEPS = 1_000_000
+
+
+class EventPrinter:
+    """Prints each flag as it is raised, with the category key beside its Vietnamese name."""
+
+    def __init__(self, console: Console, texts: Texts) -> None:
+        self.console = console
+        self.texts = texts
+
+    def __call__(self, event: AlertEvent) -> None:
+        if event.event in (AlertEventKind.OPENED, AlertEventKind.UPDATED) and event.step in (
+            0,
+            None,
+        ):
+            self.console.print(
+                f"⚑ {event.event.value} #{event.incident_id} {event.category}"
+                f" ({self.texts.category(event.category)}) score {event.score:.2f}"
+                f" chat {event.chat_id} msg {event.message_id}"
+                + (f" → {event.officer}" if event.officer else ""),
+                highlight=False,
+                markup=False,
+            )
+
+
+async def run_bot(config: Config, base_dir: Path, console: Console) -> int:
+    try:
+        adapters = build_adapters(config)
+    except UnknownAdapter as exc:
+        console.print(f"config error: {exc}", markup=False)
+        return 2
+    if not adapters:
+        console.print("no adapter is enabled in the config: nothing to run", markup=False)
+        return 2
+    printer = EventPrinter(console, Texts(config.bot.language))
+    app = await App.build(
+        config, base_dir, dispatcher=AdapterDispatcher(adapters), on_event=printer
+    )
+    try:
+        await serve(app, adapters)
+    finally:
+        await app.close()
+    console.print(
+        f"done: {app.pipeline.messages} message(s), {app.pipeline.flags} flag(s)", markup=False
+    )
+    return 1 if app.pipeline.failed else 0
+
+
+async def run_replay(
+    config: Config,
+    base_dir: Path,
+    exports: Sequence[Path],
+    dry_run: bool,
+    output: Path | None,
+    console: Console,
+    errors_console: Console,
+) -> int:
+    from adapters.replay import read_sources
+
+    tz = ZoneInfo(config.bot.timezone)
+    messages, errors = await asyncio.to_thread(read_sources, list(exports), tz)
+    for error in errors:
+        errors_console.print(f"replay error: {error}", markup=False, highlight=False)
+    if not messages:
+        errors_console.print("nothing to replay", markup=False)
+        return 2 if errors else 0
+    clock = VirtualClock(messages[0].sent_at)
+    events: list[AlertEvent] = []
+    sink: IO[str] | None = output.open("w", encoding="utf-8") if output else None
+
+    def on_event(event: AlertEvent) -> None:
+        events.append(event)
+        if sink is not None:
+            sink.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+
+    dispatcher: Dispatcher
+    if dry_run:
+        contacts = {name for o in config.officers for name in o.contacts}
+        dispatcher = DryRunDispatcher(sorted(contacts | {m.platform for m in messages}))
+    else:
+        dispatcher = AdapterDispatcher(build_adapters(config))
+    app = await App.build(
+        config,
+        base_dir,
+        clock=clock,
+        dispatcher=dispatcher,
+        on_event=on_event,
+        store_path=":memory:" if dry_run else None,
+        ephemeral=dry_run,
+    )
+    try:
+        chunk = max(config.bot.batch_size, 256)
+        for start in range(0, len(messages), chunk):
+            batch = messages[start : start + chunk]
+            analyses = await app.pipeline.analyse(batch)
+            for message, analysis in zip(batch, analyses, strict=True):
+                clock.advance_to(message.sent_at)
+                await app.engine.run_due()
+                await app.pipeline.apply(message, analysis)
+        # After the last message, let virtual time run until no step is pending.
+        for _ in range(MAX_VIRTUAL_STEPS):
+            due = await app.store.next_due()
+            if due is None:
+                break
+            clock.advance_to(due)
+            await app.engine.run_due()
+    finally:
+        await app.close()
+        if sink is not None:
+            sink.close()
+    kinds = Counter(e.event.value for e in events)
+    incidents = len({e.incident_id for e in events})
+    console.print(
+        f"replayed {len(messages)} message(s) from {len(exports)} source(s):"
+        f" {app.pipeline.flags} flag(s), {incidents} incident(s); events "
+        + (", ".join(f"{k}={v}" for k, v in sorted(kinds.items())) or "none")
+        + (f"; {len(errors)} input error(s)" if errors else "")
+        + (" [dry run]" if dry_run else ""),
+        markup=False,
+        highlight=False,
+    )
+    return 0
+
+
+async def run_purge(config: Config, base_dir: Path) -> dict[str, int]:
+    app = await App.build(config, base_dir)
+    try:
+        return await app.purge()
+    finally:
+        await app.close()
+
+
+async def export_labels(config: Config, base_dir: Path, output: Path) -> int:
+    app = await App.build(config, base_dir)
+    try:
+        rows = await app.store.labelled_verdicts()
+        await app.store.audit(
+            app.clock.now(), "cli", "labels.export", str(output), {"rows": len(rows)}
+        )
+    finally:
+        await app.close()
+    with output.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", "label"])
+        writer.writerows(rows)
+    return len(rows)

@@ -1,0 +1,116 @@
+"""Admin jobs on models: train, evaluate, list, promote, roll back (CLI glue over classifiers)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from classifiers.corpus import LabelledData, TrainingDataError, read_labelled_csv
+from classifiers.evaluation import evaluate, plot_report
+from classifiers.persistence import ModelLoadError, load_model, save_model
+from classifiers.registry import ModelRegistry, PromotionRefused
+from classifiers.training import train_model
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+def _merge(parts: Sequence[LabelledData]) -> LabelledData:
+    return LabelledData(
+        texts=tuple(t for p in parts for t in p.texts),
+        labels=tuple(label for p in parts for label in p.labels),
+        ids=tuple(i for p in parts for i in p.ids),
+        source="+".join(p.source for p in parts),
+    )
+
+
+def run_train(
+    data: Sequence[Path],
+    text_column: str,
+    label_column: str,
+    output: Path | None,
+    no_seed: bool,
+    out: Console,
+    err: Console,
+) -> int:
+    try:
+        parts = [read_labelled_csv(p, text_column, label_column) for p in data]
+    except TrainingDataError as exc:
+        err.print(f"training data error: {exc}", markup=False, highlight=False)
+        return 2
+    merged = _merge(parts)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
+        task = progress.add_task("training", total=1.0)
+
+        def report(stage: str, fraction: float) -> None:
+            progress.update(task, description=stage, completed=fraction)
+
+        try:
+            model, card = train_model(
+                merged, merge_seed=False if no_seed else None, progress=report
+            )
+        except TrainingDataError as exc:
+            err.print(f"training data error: {exc}", markup=False, highlight=False)
+            return 2
+    target = output or Path("models") / card.version
+    save_model(model, card, target)
+    out.print(f"wrote model {card.version} to {target}", markup=False)
+    if card.metrics:
+        out.print(f"held-out macro-F1: {card.metrics.get('macro_f1')}", markup=False)
+    return 0
+
+
+def run_eval(
+    model_dir: Path,
+    data: Path,
+    text_column: str,
+    label_column: str,
+    plot: Path | None,
+    out: Console,
+    err: Console,
+) -> int:
+    try:
+        loaded = load_model(model_dir)
+        labelled = read_labelled_csv(data, text_column, label_column)
+    except (ModelLoadError, TrainingDataError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return 2
+    report = evaluate(loaded.model, list(labelled.texts), list(labelled.labels))
+    out.print(report.to_table(), markup=False, highlight=False)
+    png = plot or Path(f"eval-{loaded.card.version}.png")
+    plot_report(report, png)
+    out.print(f"plot: {png}", markup=False)
+    return 0
+
+
+def list_models(root: Path, out: Console) -> None:
+    table = Table("version", "created", "held-out macro-F1", "current")
+    for info in ModelRegistry(root).list():
+        f1 = "—" if info.macro_f1 is None else f"{info.macro_f1:.4f}"
+        table.add_row(info.version, info.created_at, f1, "★" if info.current else "")
+    out.print(table)
+
+
+def promote_model(root: Path, version: str, force: bool, out: Console, err: Console) -> int:
+    try:
+        result = ModelRegistry(root).promote(version, force=force)
+    except PromotionRefused as exc:
+        err.print(f"refused: {exc}", markup=False, highlight=False)
+        return 1
+    except (ModelLoadError, LookupError, ValueError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return 2
+    out.print(f"promoted {version}: {result}", markup=False)
+    return 0
+
+
+def rollback_model(root: Path, out: Console, err: Console) -> int:
+    try:
+        version = ModelRegistry(root).rollback()
+    except (LookupError, ValueError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return 2
+    out.print(f"rolled back to {version}", markup=False)
+    return 0

@@ -1,0 +1,216 @@
+"""The escalation engine: routing, grouping, lifecycle, chains, durable fenced timers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from botkit.config import Config
+from botkit.domain import IncidentState
+from botkit.outbound import EditText, SendText
+from tests.conftest import QUANG_PHU, make_config
+from tests.core.harness import Harness
+
+
+@pytest.fixture
+async def h(config: Config, t0: datetime) -> Harness:
+    harness = await Harness.create(config, t0)
+    yield harness
+    await harness.store.close()
+
+
+async def test_flag_opens_incident_and_pages_the_officer_on_duty(h: Harness) -> None:
+    incident_id = await h.flag()
+    assert incident_id is not None
+    assert h.pages_to("u-thanh") == 1
+    sent = h.dispatcher.to("u-thanh")[0]
+    assert isinstance(sent, SendText)
+    assert "fake_news" in sent.text and "Tin giả" in sent.text
+    assert [b.action for b in sent.buttons] == [
+        f"{a}:{incident_id}" for a in ("ack", "confirm", "false", "resolve")
+    ]
+    assert h.kinds() == ["opened"]
+
+
+async def test_one_hoax_in_fifty_groups_is_one_incident_one_page(h: Harness) -> None:
+    for i in range(50):
+        await h.flag(chat=f"group-{i}", content_key="same-hoax")
+        await h.advance(1 / 60)
+    incidents = await h.store.incidents()
+    assert len(incidents) == 1
+    assert incidents[0].occurrences == 50
+    assert incidents[0].groups == 50
+    assert h.pages_to("u-thanh") == 1
+    assert h.kinds().count("updated") == 49
+    edits = [a for a in h.dispatcher.to("u-thanh") if isinstance(a, EditText)]
+    assert "50 nhóm" in edits[-1].text
+
+
+async def test_unacknowledged_incident_escalates_up_the_chain(h: Harness) -> None:
+    await h.flag()
+    await h.advance(14)
+    assert h.pages_to("u-dung") == 0
+    await h.advance(2)
+    assert h.pages_to("u-dung") == 1  # leader after 15 minutes
+    await h.advance(30)
+    assert h.pages_to("u-tuan") == 1  # province after 30 more
+    await h.advance(24 * 60)
+    assert h.pages_to("u-thanh") == 1
+    assert h.kinds().count("escalated") == 2
+    assert await h.store.pending_timers() == []  # chain exhausted, nothing left pending
+
+
+async def test_acknowledgement_stops_escalation_and_schedules_a_reminder(h: Harness) -> None:
+    incident_id = await h.flag()
+    reply = await h.command("u-thanh", "ack", incident_id)
+    assert "Đã tiếp nhận" in reply
+    await h.advance(120)
+    assert h.pages_to("u-dung") == 0
+    assert "escalated" not in h.kinds()
+    await h.advance(4 * 60)
+    assert "reminded" in h.kinds()
+    await h.command("u-thanh", "resolve", incident_id)
+    before = len(h.dispatcher.sent)
+    await h.advance(48 * 60)
+    assert all(not isinstance(a, SendText) for _, a in h.dispatcher.sent[before:])
+
+
+async def test_non_officer_is_refused_and_audited(h: Harness) -> None:
+    incident_id = await h.flag()
+    reply = await h.command("stranger", "ack", incident_id)
+    assert "chỉ cán bộ" in reply
+    detail = await h.store.incident(incident_id)
+    assert detail is not None and detail.incident.state is IncidentState.OPENED
+    log = await h.store.audit_log()
+    assert any(e["action"] == "refused.ack" for e in log)
+
+
+async def test_officer_of_another_unit_cannot_act(h: Harness) -> None:
+    incident_id = await h.flag()
+    reply = await h.command("u-hoa", "ack", incident_id)
+    assert "không thuộc" in reply
+    # a superior (the province) may act
+    assert "Đã tiếp nhận" in await h.command("u-tuan", "ack", incident_id)
+
+
+async def test_unknown_incident_and_missing_id_get_clear_replies(h: Harness) -> None:
+    assert "#999" in await h.command("u-thanh", "ack", 999)
+    assert "/ack 12" in await h.command("u-thanh", "ack")
+
+
+@pytest.mark.parametrize(
+    ("actions", "final"),
+    [
+        (["ack", "confirm", "resolve"], IncidentState.RESOLVED),
+        (["false"], IncidentState.FALSE_POSITIVE),
+        (["ack", "resolve"], IncidentState.RESOLVED),
+    ],
+)
+async def test_lifecycle_paths(h: Harness, actions: list[str], final: IncidentState) -> None:
+    incident_id = await h.flag()
+    for action in actions:
+        await h.command("u-thanh", action, incident_id)
+    detail = await h.store.incident(incident_id)
+    assert detail is not None and detail.incident.state is final
+
+
+async def test_invalid_transition_is_refused(h: Harness) -> None:
+    incident_id = await h.flag()
+    await h.command("u-thanh", "resolve", incident_id)  # opened → resolved is not allowed
+    detail = await h.store.incident(incident_id)
+    assert detail is not None and detail.incident.state is IncidentState.OPENED
+
+
+async def test_confirmed_hoax_is_corrected_once_per_group_and_becomes_a_claim(h: Harness) -> None:
+    incident_id = await h.flag(chat="g1", content_key="hoax")
+    await h.flag(chat="g2", content_key="hoax")
+    await h.flag(chat="g2", content_key="hoax")
+    await h.command("u-thanh", "confirm", incident_id)
+    corrections = [
+        a for _, a in h.dispatcher.sent if isinstance(a, SendText) and "SAI SỰ THẬT" in a.text
+    ]
+    assert sorted(a.chat_id for a in corrections) == ["g1", "g2"]
+    assert h.claims  # the hoax is now a known claim
+    # the same hoax seen later in a third group is corrected there too, once
+    await h.flag(chat="g3", content_key="hoax")
+    await h.flag(chat="g3", content_key="hoax")
+    corrections = [
+        a for _, a in h.dispatcher.sent if isinstance(a, SendText) and "SAI SỰ THẬT" in a.text
+    ]
+    assert sorted(a.chat_id for a in corrections) == ["g1", "g2", "g3"]
+
+
+async def test_message_naming_another_commune_goes_there_with_copy(h: Harness) -> None:
+    await h.flag(category="crime_report", text="trộm bò ở xã Quảng Phú", places=(QUANG_PHU,))
+    assert h.pages_to("u-hoa") == 1
+    assert h.pages_to("u-thanh") == 1  # the group's own commune in copy
+
+
+async def test_running_chain_keeps_its_snapshot_after_config_change(
+    h: Harness, t0: datetime
+) -> None:
+    await h.flag()
+    # Reload with a chain that would page the province at once
+    changed = make_config()
+    units = [u.model_copy(update={"escalation": []}) for u in changed.units]
+    h.engine.config = changed.model_copy(update={"units": units})
+    await h.advance(16)
+    assert h.pages_to("u-dung") == 1  # step 2 of the snapshot: the leader
+
+
+async def test_timers_survive_a_restart(config: Config, t0: datetime, tmp_path) -> None:
+    from botkit.storage import SqliteStore
+
+    h = await Harness.create(config, t0)
+    h.store = SqliteStore(tmp_path / "db.sqlite3")
+    await h.store.open()
+    h.engine.store = h.store
+    h.engine.notifier.store = h.store
+    await h.flag()
+    await h.store.close()
+    # a new process: same database, new engine
+    h2 = await Harness.create(config, t0)
+    h2.store = SqliteStore(tmp_path / "db.sqlite3")
+    await h2.store.open()
+    h2.engine.store = h2.store
+    h2.engine.notifier.store = h2.store
+    await h2.advance(16)
+    assert h2.pages_to("u-dung") == 1
+    await h2.store.close()
+
+
+async def test_a_step_runs_once_even_when_two_workers_race(h: Harness) -> None:
+    import asyncio
+
+    await h.flag()
+    h.clock.advance_to(h.clock.now().replace(minute=h.clock.now().minute + 16))
+    ran = await asyncio.gather(h.engine.run_due(), h.engine.run_due())
+    assert sum(ran) == 1
+    assert h.pages_to("u-dung") == 1
+
+
+async def test_failed_delivery_is_kept_and_retried(h: Harness) -> None:
+    h.dispatcher.fail_next = 1
+    incident_id = await h.flag()
+    rows = await h.store.alerts(incident_id)
+    assert [r.status for r in rows] == ["retry"]
+    assert await h.engine.notifier.retry_failed() == 1
+    assert h.pages_to("u-thanh") == 1
+
+
+async def test_officer_flood_becomes_a_digest(h: Harness) -> None:
+    for i in range(10):
+        await h.flag(text=f"tin giả số {i}", content_key=f"k{i}")
+    assert h.pages_to("u-thanh") == 6  # rate_per_minute default
+    await h.advance(1.5)
+    await h.engine.notifier.flush_digests()
+    digest = [a for a in h.dispatcher.to("u-thanh") if isinstance(a, SendText) and "📋" in a.text]
+    assert len(digest) == 1 and "4 cảnh báo" in digest[0].text
+
+
+async def test_incidents_and_oncall_commands(h: Harness) -> None:
+    await h.flag()
+    listing = await h.command("u-thanh", "incidents")
+    assert "#1" in listing or "fake_news" in listing
+    assert "Y Thành" in await h.command("u-thanh", "oncall")

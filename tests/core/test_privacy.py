@@ -1,0 +1,58 @@
+"""Personal data: redaction, keyed hashes, logs."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from botkit.privacy import Pseudonymizer, RedactingFilter, load_hash_key, redact
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("gọi 0912 345 678 để nhận quà", "345"),
+        ("ck vào stk 19031234567890 techcombank", "19031234567890"),
+        ("vào link http://nhan-qua-vn.xyz/abc nhé", "nhan-qua"),
+        ("xe biển 47B1-123.45 chạy mất", "123.45"),
+        ("email me: lan.nguyen@gmail.com", "lan.nguyen"),
+        ("+84 912.345.678", "912"),
+    ],
+)
+def test_redact_masks_contact_details(text: str, secret: str) -> None:
+    assert secret not in redact(text)
+
+
+@given(st.text(max_size=2000))
+def test_redact_never_grows_past_its_limit(text: str) -> None:
+    assert len(redact(text, limit=100)) <= 100
+
+
+def test_pseudonymizer_is_keyed_and_stable() -> None:
+    a = Pseudonymizer(b"k" * 32)
+    b = Pseudonymizer(b"j" * 32)
+    assert a.hash("sender", "123") == a.hash("sender", "123")
+    assert a.hash("sender", "123") != b.hash("sender", "123")
+    assert a.hash("sender", "123") != a.hash("chat", "123")
+
+
+def test_hash_key_from_environment_or_a_private_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("BOTKIT_TEST_KEY", "from-environment-123456")
+    assert load_hash_key("BOTKIT_TEST_KEY", tmp_path) == b"from-environment-123456"
+    monkeypatch.delenv("BOTKIT_TEST_KEY")
+    key = load_hash_key("BOTKIT_TEST_KEY", tmp_path)
+    assert load_hash_key("BOTKIT_TEST_KEY", tmp_path) == key
+    assert os.stat(tmp_path / "hash.key").st_mode & 0o777 == 0o600
+
+
+def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.redaction")
+    logger.addFilter(RedactingFilter())
+    with caplog.at_level(logging.INFO):
+        logger.info("message from %s: %s", "0912345678", "ck 19031234567890")
+    assert "0912345678" not in caplog.text and "19031234567890" not in caplog.text
