@@ -210,6 +210,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    parser.add_argument("--max-postings", type=int, default=None, help="ClaimIndex max_postings")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -231,7 +232,8 @@ def main() -> None:
         rng = random.Random(args.seed + size)
         subset = claims[:size]
         gc.collect()
-        index = ClaimIndex()
+        params = {} if args.max_postings is None else {"max_postings": args.max_postings}
+        index = ClaimIndex(**params)
         t0 = time.perf_counter()
         for i, text in enumerate(subset):
             index.add(f"c{i}", text)
@@ -242,7 +244,7 @@ def main() -> None:
             del index
             gc.collect()
             tracemalloc.start()
-            index = ClaimIndex()
+            index = ClaimIndex(**params)
             for i, text in enumerate(subset):
                 index.add(f"c{i}", text)
             mib = tracemalloc.get_traced_memory()[0] / 2**20

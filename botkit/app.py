@@ -22,8 +22,9 @@ from botkit.clock import Clock, SystemClock
 from botkit.config import Config
 from botkit.dispatch import AdapterDispatcher, Dispatcher
 from botkit.domain import AlertEvent, Message
-from botkit.escalation import EscalationEngine
+from botkit.escalation import EscalationEngine, Router
 from botkit.escalation.notifier import Notifier
+from botkit.groups import GroupDirectory
 from botkit.pipeline import Pipeline
 from botkit.places import PlaceBook
 from botkit.privacy import Pseudonymizer, load_hash_key
@@ -37,6 +38,7 @@ from classifiers.entities import EntityExtractor
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = timedelta(days=1)
+MAX_EVENT_ATTEMPTS = 5
 
 
 class ModelUnavailable(RuntimeError):
@@ -74,6 +76,7 @@ class App:
     clock: Clock
     dispatcher: Dispatcher
     data_dir: Path
+    dead_lettered: int = 0
 
     @classmethod
     async def build(
@@ -123,6 +126,16 @@ class App:
             await app.purge_if_due()
         return app
 
+    def reload(self, config: Config) -> None:
+        """Apply a new config to new work; running escalation chains keep their snapshot."""
+        self.config = config
+        self.pipeline.config = config
+        self.pipeline.groups = GroupDirectory(config, self.store)
+        self.notifier.config = config
+        self.engine.config = config
+        self.engine.router = Router(config)
+        log.info("configuration reloaded")
+
     async def close(self) -> None:
         await self.store.close()
 
@@ -146,18 +159,24 @@ class App:
     async def tick(self) -> None:
         """Housekeeping: due escalation steps, alert retries, digests, the daily purge."""
         await self.engine.run_due()
+        given_up = await self.pipeline.retry_failed(MAX_EVENT_ATTEMPTS)
+        if given_up:
+            self.save_failed(given_up)
         await self.notifier.retry_failed()
         await self.notifier.flush_digests()
         await self.purge_if_due()
 
-    def save_failed(self) -> Path | None:
+    def save_failed(self, failed: list[tuple[InboundEvent, str]] | None = None) -> Path | None:
         """Events that could not be handled are written out, never dropped silently."""
-        if not self.pipeline.failed:
+        if failed is None:
+            failed, self.pipeline.failed = self.pipeline.failed, []
+        if not failed:
             return None
         self.data_dir.mkdir(parents=True, exist_ok=True)
         path = self.data_dir / "failed_events.jsonl"
+        self.dead_lettered += len(failed)
         with path.open("a", encoding="utf-8") as fh:
-            for event, error in self.pipeline.failed:
+            for event, error in failed:
                 fh.write(
                     json.dumps(
                         {"error": error, "event": _event_json(event)},
@@ -166,7 +185,7 @@ class App:
                     )
                     + "\n"
                 )
-        log.error("%d event(s) failed and were saved to %s", len(self.pipeline.failed), path)
+        log.error("%d event(s) could not be handled and were saved to %s", len(failed), path)
         return path
 
 

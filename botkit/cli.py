@@ -31,8 +31,8 @@ labels_app = typer.Typer(help="Officers' verdicts as labelled data.", no_args_is
 app.add_typer(models_app, name="models")
 app.add_typer(labels_app, name="labels")
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path to config.toml.")]
 DEFAULT_CONFIG = Path("config.toml")
@@ -117,7 +117,7 @@ def run(config: ConfigOption = DEFAULT_CONFIG, verbose: bool = False) -> None:
 
     _setup_logging(verbose)
     cfg = _config(config)
-    raise typer.Exit(asyncio.run(run_bot(cfg, config.resolve().parent, out)))
+    raise typer.Exit(asyncio.run(run_bot(cfg, config.resolve().parent, out, config)))
 
 
 @app.command()

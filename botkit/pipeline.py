@@ -49,6 +49,7 @@ class Pipeline:
         self.flags = 0
         self.messages = 0
         self.failed: list[tuple[InboundEvent, str]] = []
+        self.attempts: dict[int, int] = {}
 
     async def analyse(self, messages: list[Message]) -> list[Analysis]:
         # CPU-bound: one batched call in a worker thread keeps the event loop free.
@@ -69,6 +70,18 @@ class Pipeline:
                 # One bad event must not take the batch down; it is kept for a retry.
                 log.exception("failed to handle %s", _describe(event))
                 self.failed.append((event, f"{type(exc).__name__}: {exc}"))
+
+    async def retry_failed(self, max_attempts: int) -> list[tuple[InboundEvent, str]]:
+        """Handle failed events again; return those that failed `max_attempts` times."""
+        pending, self.failed = self.failed, []
+        for event, _ in pending:
+            self.attempts[id(event)] = self.attempts.get(id(event), 1) + 1
+            await self.handle([event])
+        given_up = [(e, err) for e, err in self.failed if self.attempts[id(e)] >= max_attempts]
+        self.failed = [(e, err) for e, err in self.failed if self.attempts[id(e)] < max_attempts]
+        for event, _ in given_up:
+            self.attempts.pop(id(event), None)
+        return given_up
 
     async def apply(self, message: Message, analysis: Analysis) -> None:
         self.messages += 1

@@ -32,8 +32,18 @@ def redact(text: str, limit: int = 280) -> str:
     text = _URL.sub("[link]", text)
     text = _PLATE.sub("[biển số]", text)
     text = _DIGITS.sub("[số]", text)
+    return shorten(text, limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Collapse white space and cut at a word boundary, marking the cut with `…`."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip() + "…"
 
 
 class Pseudonymizer:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import json
 import logging
+import signal
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +18,7 @@ from rich.console import Console
 
 from botkit.app import App, build_adapters, serve
 from botkit.clock import VirtualClock
-from botkit.config import Config
+from botkit.config import Config, ConfigError, load_config
 from botkit.dispatch import AdapterDispatcher, Dispatcher, DryRunDispatcher
 from botkit.domain import AlertEvent, AlertEventKind
 from botkit.registry import UnknownAdapter
@@ -49,7 +51,20 @@ class EventPrinter:
             )
 
 
-async def run_bot(config: Config, base_dir: Path, console: Console) -> int:
+def _reload_on_sighup(app: App, path: Path) -> None:
+    def reload() -> None:
+        try:
+            app.reload(load_config(path))
+        except ConfigError as exc:
+            log.error("config reload refused, keeping the running config: %s", exc)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+
+
+async def run_bot(
+    config: Config, base_dir: Path, console: Console, config_path: Path | None = None
+) -> int:
     try:
         adapters = build_adapters(config)
     except UnknownAdapter as exc:
@@ -62,6 +77,8 @@ async def run_bot(config: Config, base_dir: Path, console: Console) -> int:
     app = await App.build(
         config, base_dir, dispatcher=AdapterDispatcher(adapters), on_event=printer
     )
+    if config_path is not None:
+        _reload_on_sighup(app, config_path)
     try:
         await serve(app, adapters)
     finally:
@@ -69,7 +86,7 @@ async def run_bot(config: Config, base_dir: Path, console: Console) -> int:
     console.print(
         f"done: {app.pipeline.messages} message(s), {app.pipeline.flags} flag(s)", markup=False
     )
-    return 1 if app.pipeline.failed else 0
+    return 1 if app.dead_lettered else 0
 
 
 async def run_replay(

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from classifiers.normalize import canonical_text, normalize
+from classifiers.normalize import canonical_text
 
 __all__ = ["ClaimIndex", "ClaimMatch", "claim_words"]
 
@@ -75,7 +75,7 @@ def _strip_noise(words: list[str]) -> list[str]:
 
 def claim_words(text: str, max_words: int = 2000) -> list[str]:
     """Canonical words of a message as the index sees them (exposed for debugging)."""
-    canonical = canonical_text(normalize(text).text).lower()
+    canonical = canonical_text(text).lower()
     words = _WORD.findall(canonical)[:max_words]
     return _strip_noise(words)
 

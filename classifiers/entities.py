@@ -5,7 +5,8 @@ Communes/wards come from :mod:`classifiers.places` and are found with a spaCy
 "Cư M’gar", "cu mgar" and "CưMgar" all match. Hamlet triggers ("thôn", "buôn",
 "TDP"...) are found the same way and extended to the hamlet's number or name in
 Python. spaCy's blank Vietnamese pipeline is used without pyvi: pyvi segmentation
-merges syllables unpredictably ("buôn_Ea_Tul") and measured worse and slower here. Phones, plates, bank accounts and URLs are regular expressions.
+merges syllables unpredictably ("buôn_Ea_Tul") and measured worse and slower here.
+Phones, plates, bank accounts and URLs are regular expressions.
 Offsets always refer to the caller's original string, whatever its normal form.
 """
 

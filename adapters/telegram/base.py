@@ -187,9 +187,13 @@ class TelegramAdapterBase(Adapter, Generic[U]):
             return NOTHING
         if converted.callback_id is not None:
             self._callbacks.add(converted.callback_id)
-        if converted.foreign_callback_id is not None and not self.embedded:
-            await self._safe_answer(converted.foreign_callback_id, None)
+        if converted.foreign_callback_id is not None and (converted.owned or not self.embedded):
+            # Nobody else answers this press: botkit's own (setup) or, without a host, anyone's.
+            await self._safe_answer(converted.foreign_callback_id, converted.answer)
         for event in converted.events:
+            if isinstance(event, GroupMigrated):
+                # Later sends to the old id go straight to the supergroup.
+                self.migrated[event.old_chat_id] = event.new_chat_id
             await self._submit(event)
         if converted.notice is not None:
             try:

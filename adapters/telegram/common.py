@@ -17,17 +17,17 @@ from typing import Any, Literal
 
 from aiolimiter import AsyncLimiter
 
-from botkit.config import AdapterSettings
+from botkit.config import AdapterSettings, ConfigError
 from botkit.domain.commands import COMMANDS
 from botkit.outbound import Button
 
 log = logging.getLogger(__name__)
 
-
 DEFAULT_API = "https://api.telegram.org"
 OFFICER_COMMANDS = frozenset(COMMANDS)
-BUTTON_ACTIONS = frozenset({"ack", "confirm", "false", "resolve"})
 SETUP_COMMAND = "setup"
+# Buttons botkit puts under messages: the alert lifecycle, and picking a group's commune.
+BUTTON_ACTIONS = frozenset({"ack", "confirm", "false", "resolve", SETUP_COMMAND})
 
 # Updates botkit needs; chat_member is left out (it needs admin rights and is not used).
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
@@ -41,6 +41,8 @@ PACED_METHODS = frozenset(
         "editMessageReplyMarkup",
     }
 )
+
+PACE_MARGIN = 1.1  # pace 10% under each limit: Telegram counts arrivals, not departures
 
 MAX_MESSAGE_UTF16 = 4096  # Telegram's limit for one text message, in UTF-16 code units
 MAX_CALLBACK_ANSWER = 200
@@ -58,14 +60,11 @@ _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$
 _CALLBACK = re.compile(r"^([a-z_]{1,20}):(.{0,40})$", re.DOTALL)
 _CALLBACK_REF = "cb"
 
-# The user Telegram shows as the sender of an anonymous group admin's messages.
-ANONYMOUS_ADMIN_ID = 1087968824
-
 JOINED_STATUSES = frozenset({"member", "administrator", "creator"})
 ADMIN_STATUSES = frozenset({"administrator", "creator"})
 
 
-class TelegramConfigError(ValueError):
+class TelegramConfigError(ConfigError):
     """An `[adapters.<name>]` setting is missing or wrong; the message names it."""
 
 
@@ -373,11 +372,15 @@ def message_id_param(ref: str) -> int:
         raise ValueError(f"{ref!r} is not a Telegram message id") from None
 
 
-def pace(per_second: float) -> AsyncLimiter:
-    """A limiter of `per_second` acquisitions; below 1/s, one per 1/`per_second` seconds."""
+def pace(per_second: float, margin: float = PACE_MARGIN) -> AsyncLimiter:
+    """A limiter of `per_second` acquisitions (below 1/s: one per 1/`per_second` seconds).
+
+    The period is stretched by `margin` because Telegram counts arrivals, and two requests
+    released exactly one period apart can arrive a little closer together.
+    """
     if per_second >= 1:
-        return AsyncLimiter(per_second, 1)
-    return AsyncLimiter(1, 1 / per_second)
+        return AsyncLimiter(per_second, margin)
+    return AsyncLimiter(1, margin / per_second)
 
 
 # --------------------------------------------------------------------------- button answers

@@ -40,7 +40,7 @@ async def convert(update: Update, ctx: ConvertContext) -> Converted:
     if update.my_chat_member is not None:
         return convert_membership(member_change_view(update.my_chat_member), ctx)
     if update.callback_query is not None:
-        return convert_button(button_view(update.callback_query), ctx)
+        return await convert_button(button_view(update.callback_query), ctx)
     return NOTHING
 
 
@@ -104,4 +104,5 @@ def button_view(query: CallbackQuery) -> ButtonView:
         data=query.data,
         chat_id=message.chat.id if message is not None else None,
         message_id=message.message_id if message is not None else None,
+        chat_type=enum_text(message.chat.type) if message is not None else None,
     )

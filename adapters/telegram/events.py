@@ -52,8 +52,9 @@ class Converted:
     events: tuple[InboundEvent, ...] = ()
     owned: bool = False  # botkit's command or button: hidden from a host's handlers
     notice: SendText | None = None  # an answer the adapter gives itself
-    callback_id: str | None = None  # a botkit button press awaiting the core's answer
-    foreign_callback_id: str | None = None  # a button press botkit does not know
+    callback_id: str | None = None  # a button press whose answer is the core's reply
+    foreign_callback_id: str | None = None  # a button press to answer at once (with `answer`)
+    answer: str | None = None
 
 
 NOTHING = Converted()
@@ -104,6 +105,7 @@ class ButtonView:
     data: str | None
     chat_id: int | None
     message_id: int | None
+    chat_type: str | None = None
 
 
 def origin_label(
@@ -224,10 +226,14 @@ def convert_membership(view: MemberChangeView, ctx: ConvertContext) -> Converted
     return NOTHING  # rights changed, membership did not
 
 
-def convert_button(view: ButtonView, ctx: ConvertContext, now: datetime | None = None) -> Converted:
+async def convert_button(
+    view: ButtonView, ctx: ConvertContext, now: datetime | None = None
+) -> Converted:
     command = parse_button(view.data)
     if command is None:
         return Converted(foreign_callback_id=view.query_id)
+    if command.name == SETUP_COMMAND:
+        return await _setup_button(view, command, ctx)
     chat_id = view.chat_id if view.chat_id is not None else view.sender_id
     event = OfficerCommand(
         platform=ctx.name,
@@ -239,6 +245,21 @@ def convert_button(view: ButtonView, ctx: ConvertContext, now: datetime | None =
         reply_ref=callback_ref(view.query_id, view.message_id),
     )
     return Converted((event,), owned=True, callback_id=view.query_id)
+
+
+async def _setup_button(view: ButtonView, command: Command, ctx: ConvertContext) -> Converted:
+    """A commune picked from buttons under the welcome message: `setup:<commune>`."""
+    if view.chat_id is None or view.chat_type not in GROUP_TYPES:
+        return Converted(owned=True, foreign_callback_id=view.query_id)
+    try:
+        allowed = await ctx.is_admin(view.chat_id, view.sender_id)
+    except Exception as exc:
+        log.warning("could not check the rights of %s in %s: %s", view.sender_id, view.chat_id, exc)
+        allowed = False
+    if not allowed:
+        return Converted(owned=True, answer=SETUP_ADMIN_ONLY, foreign_callback_id=view.query_id)
+    setup = GroupSetup(ctx.name, str(view.chat_id), command.argument or "", str(view.sender_id))
+    return Converted((setup,), owned=True, foreign_callback_id=view.query_id)
 
 
 def enum_text(value: object) -> str:

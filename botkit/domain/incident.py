@@ -39,6 +39,10 @@ ACTIONS = ("ack", "confirm", "false", "resolve")
 OPEN_STATES = frozenset({_S.OPENED, _S.ACKNOWLEDGED, _S.CONFIRMED, _S.FALSE_POSITIVE})
 
 
+def allowed_actions(state: IncidentState) -> tuple[str, ...]:
+    return tuple(a for a in ACTIONS if (state, a) in TRANSITIONS)
+
+
 def next_state(state: IncidentState, action: str) -> IncidentState:
     try:
         return TRANSITIONS[(state, action)]

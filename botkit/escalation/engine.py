@@ -26,6 +26,7 @@ from botkit.escalation.notifier import Notifier
 from botkit.escalation.roster import on_duty
 from botkit.escalation.routing import Router
 from botkit.outbound import DeleteMessage, SendText
+from botkit.privacy import shorten
 from botkit.storage.base import FlaggedRecord, NewIncident, Store
 from botkit.texts import Texts
 
@@ -41,7 +42,7 @@ _ACTION_EVENT = {
 
 
 class ClaimSink(Protocol):
-    def add(self, claim_id: str, text: str) -> None: ...
+    def add_claim(self, claim_id: str, text: str) -> None: ...
 
 
 class EscalationEngine:
@@ -177,7 +178,8 @@ class EscalationEngine:
         due = self.clock.now() + timedelta(minutes=step.wait_minutes)
         await self.store.schedule(incident.id, "escalate", due, fence)
         event = AlertEventKind.OPENED if index == 0 else AlertEventKind.ESCALATED
-        for officer in officers or [None]:
+        targets: list[str | None] = [*officers] or [None]
+        for officer in targets:
             self._emit(event, incident, officer, message_id, chat_id, step=index)
 
     # -- timers -------------------------------------------------------------------------------
@@ -349,8 +351,12 @@ class EscalationEngine:
     async def _on_confirmed(self, incident: Incident, claim_text: str | None) -> None:
         if incident.category == "fake_news" and claim_text and self.claims is not None:
             claim_id = incident.claim_id or f"claim-{incident.id}"
-            self.claims.add(claim_id, claim_text)
-            await self.store.add_claim(claim_id, incident.id, claim_text, self.clock.now())
+            try:
+                self.claims.add_claim(claim_id, claim_text)
+            except ValueError as exc:  # too short to match reliably: no known claim
+                log.info("incident %s not kept as a known claim: %s", incident.id, exc)
+            else:
+                await self.store.add_claim(claim_id, incident.id, claim_text, self.clock.now())
         policy = self.config.categories[incident.category].policy
         await self._correct_groups(incident, policy)
 
@@ -372,7 +378,7 @@ class EscalationEngine:
                 incident.id, occ.platform, occ.chat_id
             ):
                 continue
-            text = self.texts.get("reply.correction", excerpt=incident.excerpt[:120])
+            text = self.texts.get("reply.correction", excerpt=shorten(incident.excerpt, 120))
             try:
                 await self.dispatcher.send(
                     occ.platform, SendText(occ.chat_id, text, reply_to=occ.message_id)

@@ -11,6 +11,7 @@ from botkit.clock import Clock
 from botkit.config import Config
 from botkit.dispatch import Dispatcher
 from botkit.domain import Incident
+from botkit.domain.incident import allowed_actions
 from botkit.outbound import Button, EditText, SendText
 from botkit.places import PlaceBook
 from botkit.storage.base import AlertRow, Store
@@ -18,7 +19,6 @@ from botkit.texts import Texts
 
 log = logging.getLogger(__name__)
 
-ACTION_BUTTONS = ("ack", "confirm", "false", "resolve")
 
 
 class Notifier:
@@ -77,15 +77,17 @@ class Notifier:
         ]
         if incident.claim_id:
             lines.append(t.get("alert.claim", claim_id=incident.claim_id, similarity="≥ ngưỡng"))
-        if incident.is_open:
-            lines.append(t.get("alert.commands", incident_id=incident.id))
+        actions = allowed_actions(incident.state)
+        if actions:
+            commands = " · ".join(f"/{a} {incident.id}" for a in actions)
+            lines.append(t.get("alert.commands", commands=commands))
         return "\n".join(lines)
 
     def buttons(self, incident: Incident) -> tuple[Button, ...]:
-        if not incident.is_open:
-            return ()
+        """One button per action the incident's state allows now."""
         return tuple(
-            Button(self.texts.get(f"button.{a}"), f"{a}:{incident.id}") for a in ACTION_BUTTONS
+            Button(self.texts.get(f"button.{a}"), f"{a}:{incident.id}")
+            for a in allowed_actions(incident.state)
         )
 
     async def page(

@@ -134,6 +134,7 @@ def test_parse_command(text: str | None, expected: Command | None) -> None:
         ("ack:12", Command("ack", "12")),
         ("resolve:7", Command("resolve", "7")),
         ("false:3", Command("false", "3")),
+        ("setup:24280", Command("setup", "24280")),
         ("ban:42", None),  # another bot's (or the host's) button
         ("incidents:1", None),  # not a button action
         ("ack", None),
@@ -180,9 +181,7 @@ def test_membership_change(
 
 # --------------------------------------------------------------------------- text limits
 
-texts = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=3000
-)
+texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=0, max_size=3000)
 
 
 @given(text=texts, limit=st.integers(2, 200))

@@ -51,7 +51,7 @@ class Harness:
         )
         return h
 
-    def add(self, claim_id: str, text: str) -> None:
+    def add_claim(self, claim_id: str, text: str) -> None:
         self.claims[claim_id] = text
 
     async def flag(

@@ -27,8 +27,9 @@ async def test_flag_opens_incident_and_pages_the_officer_on_duty(h: Harness) -> 
     sent = h.dispatcher.to("u-thanh")[0]
     assert isinstance(sent, SendText)
     assert "fake_news" in sent.text and "Tin giả" in sent.text
+    # buttons offer what the state allows: resolving needs an acknowledgement first
     assert [b.action for b in sent.buttons] == [
-        f"{a}:{incident_id}" for a in ("ack", "confirm", "false", "resolve")
+        f"{a}:{incident_id}" for a in ("ack", "confirm", "false")
     ]
     assert h.kinds() == ["opened"]
 
@@ -207,6 +208,17 @@ async def test_officer_flood_becomes_a_digest(h: Harness) -> None:
     await h.engine.notifier.flush_digests()
     digest = [a for a in h.dispatcher.to("u-thanh") if isinstance(a, SendText) and "📋" in a.text]
     assert len(digest) == 1 and "4 cảnh báo" in digest[0].text
+
+
+async def test_alert_is_edited_with_the_new_state_and_buttons(h: Harness) -> None:
+    incident_id = await h.flag()
+    await h.command("u-thanh", "ack", incident_id)
+    edit = [a for a in h.dispatcher.to("u-thanh") if isinstance(a, EditText)][-1]
+    assert "Đã tiếp nhận" in edit.text
+    assert [b.action.split(":")[0] for b in edit.buttons] == ["confirm", "false", "resolve"]
+    await h.command("u-thanh", "resolve", incident_id)
+    edit = [a for a in h.dispatcher.to("u-thanh") if isinstance(a, EditText)][-1]
+    assert "Đã xử lý xong" in edit.text and edit.buttons == ()
 
 
 async def test_incidents_and_oncall_commands(h: Harness) -> None:

@@ -18,10 +18,15 @@ BOTKIT = [sys.executable, "-m", "botkit.cli"]  # the installed console script ru
 
 
 def botkit(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BOTKIT_HASH_KEY": "test-key-0123456789abcdef", "NO_COLOR": "1",
-           "COLUMNS": "200"}
-    return subprocess.run([*BOTKIT, *args], cwd=cwd, input=stdin, capture_output=True,
-                          text=True, timeout=120, env=env)
+    env = {
+        **os.environ,
+        "BOTKIT_HASH_KEY": "test-key-0123456789abcdef",
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [*BOTKIT, *args], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 @pytest.fixture
@@ -68,8 +73,7 @@ def test_console_through_stdin_flags_and_alerts(workdir: Path) -> None:
         "Hùng: CHIA SẺ GẤP!!! Thôn 3 xã Cư M'gar đã có 15 ca nhiễm covid, bệnh viện huyện"
         " phong tỏa từ tối nay, ai có người nhà ở đó đừng về\n"
         "\n"
-        "😀😀😀\n"
-        + "a" * 100_000 + "\n"
+        "😀😀😀\n" + "a" * 100_000 + "\n"
         "thanh: /ack 1\n"
         "stranger: /confirm 1\n"
     )
@@ -85,15 +89,32 @@ def test_console_through_stdin_flags_and_alerts(workdir: Path) -> None:
 
 def test_replay_dry_run_writes_events_and_leaves_no_trace(workdir: Path) -> None:
     output = workdir / "events.jsonl"
-    result = botkit("replay", str(DATA / "telegram_export.json"), str(DATA / "telegram_export_2.json"),
-                    "--dry-run", "--output", str(output), cwd=workdir)
+    result = botkit(
+        "replay",
+        str(DATA / "telegram_export.json"),
+        str(DATA / "telegram_export_2.json"),
+        "--dry-run",
+        "--output",
+        str(output),
+        cwd=workdir,
+    )
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in output.read_text().splitlines()]
     kinds = [e["event"] for e in events]
     assert "opened" in kinds and "updated" in kinds and "escalated" in kinds
     for event in events:
-        assert {"event", "at", "message_id", "chat_id", "category", "score", "incident_id",
-                "officer", "unit", "jurisdiction"} <= event.keys()
+        assert {
+            "event",
+            "at",
+            "message_id",
+            "chat_id",
+            "category",
+            "score",
+            "incident_id",
+            "officer",
+            "unit",
+            "jurisdiction",
+        } <= event.keys()
     hoax = [e for e in events if e["category"] == "fake_news"]
     assert len({e["incident_id"] for e in hoax}) == 1  # the forward in two groups: one incident
     assert not (workdir / "var").exists()  # dry run: no store, no key file
@@ -115,8 +136,13 @@ def test_classify_jsonl_gives_every_label_a_score(workdir: Path) -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["id"] for r in rows] == ["1", "2"]
     for row in rows:
-        assert set(row["scores"]) == {"fake_news", "crime_report", "scam", "traffic_accident",
-                                      "normal"}
+        assert set(row["scores"]) == {
+            "fake_news",
+            "crime_report",
+            "scam",
+            "traffic_accident",
+            "normal",
+        }
         assert abs(sum(row["scores"].values()) - 1) < 1e-3
     assert rows[1]["label"] == "normal"
 

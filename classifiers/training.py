@@ -1,0 +1,211 @@
+"""Training a model and writing its card: seed merging, held-out gate, thresholds."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from classifiers.card import ModelCard
+from classifiers.corpus import (
+    DEFAULT_LABELS,
+    HELDOUT_CSV,
+    LabelledData,
+    TrainingDataError,
+    data_sha256,
+    heldout_corpus,
+    merge,
+    seed_corpus,
+)
+from classifiers.evaluation import evaluate
+from classifiers.model import TextClassifier, scores_to_proba
+from classifiers.normalize import canonical_text, fold_diacritics
+
+Progress = Callable[[str, float], None]
+
+THRESHOLD_PRECISION: Final = 0.90
+"""A suggested threshold is the lowest score whose out-of-fold precision reaches this."""
+THRESHOLD_FOLDS: Final = 3
+
+
+def _quiet(stage: str, fraction: float) -> None:
+    return None
+
+
+def is_default_taxonomy(labels: frozenset[str] | set[str]) -> bool:
+    return set(labels) <= set(DEFAULT_LABELS)
+
+
+def _dedupe(data: LabelledData, exclude: set[str]) -> tuple[LabelledData, int, int]:
+    """Drop repeats of one (text, label) and texts that also occur in the held-out set."""
+    seen: set[tuple[str, str]] = set()
+    keep: list[int] = []
+    leaked = 0
+    for i, (text, label) in enumerate(zip(data.texts, data.labels, strict=True)):
+        key = canonical_text(text)
+        if key in exclude:
+            leaked += 1
+            continue
+        if (key, label) in seen:
+            continue
+        seen.add((key, label))
+        keep.append(i)
+    dropped = len(data) - len(keep) - leaked
+    kept = LabelledData(
+        texts=tuple(data.texts[i] for i in keep),
+        labels=tuple(data.labels[i] for i in keep),
+        ids=tuple(data.ids[i] for i in keep),
+        source=data.source,
+    )
+    return kept, dropped, leaked
+
+
+def suggest_thresholds(
+    classes: tuple[str, ...], y_true: np.ndarray, probs: np.ndarray
+) -> dict[str, float]:
+    """Per label, the lowest score reaching THRESHOLD_PRECISION (else the best-F1 score)."""
+    out: dict[str, float] = {}
+    for k, label in enumerate(classes):
+        positive = y_true == label
+        scores = probs[:, k]
+        if not positive.any():
+            out[label] = 0.5
+            continue
+        order = np.argsort(-scores, kind="stable")
+        tp = np.cumsum(positive[order])
+        predicted = np.arange(1, len(order) + 1)
+        precision = tp / predicted
+        recall = tp / positive.sum()
+        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+        reaching = np.flatnonzero(precision >= THRESHOLD_PRECISION)
+        # The deepest cut-off that still has the wanted precision; ties in score are
+        # resolved by taking the score itself, so the threshold is a score the model gives.
+        idx = int(reaching[-1]) if len(reaching) else int(np.argmax(f1))
+        out[label] = round(float(scores[order[idx]]), 4)
+    return out
+
+
+def _out_of_fold(
+    params: dict[str, Any], texts: list[str], labels: np.ndarray, classes: tuple[str, ...]
+) -> np.ndarray | None:
+    """Out-of-fold decision scores in `classes` order; None when a class is too small."""
+    counts = Counter(labels.tolist())
+    folds = min(THRESHOLD_FOLDS, min(counts.values()))
+    if folds < 2:
+        return None
+    scores: np.ndarray | None = None
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    for train_idx, test_idx in splitter.split(texts, labels):
+        fold_model = TextClassifier(**params).fit(
+            [texts[i] for i in train_idx], labels[train_idx].tolist()
+        )
+        if tuple(str(c) for c in fold_model.classes_) != classes:
+            return None
+        fold_scores = fold_model.decision_function([texts[i] for i in test_idx])
+        if scores is None:
+            scores = np.zeros((len(texts), fold_scores.shape[1]))
+        scores[test_idx] = fold_scores
+    return scores
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def train_model(
+    data: LabelledData,
+    *,
+    params: dict[str, Any] | None = None,
+    merge_seed: bool | None = None,
+    heldout: LabelledData | None = None,
+    version: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[TextClassifier, ModelCard]:
+    """Train a TextClassifier on `data` and describe it in a ModelCard.
+
+    The shipped seed corpus is merged in when `merge_seed` is True, or when it is None
+    and every label of `data` belongs to DEFAULT_LABELS. A held-out set (the shipped one
+    by default, for the default taxonomy) is evaluated both as written and with its
+    diacritics stripped; texts that also occur in it are removed from training.
+    """
+    report = progress or _quiet
+    default = is_default_taxonomy(data.label_set)
+    if merge_seed is None:
+        merge_seed = default
+    report("reading data", 0.02)
+    parts = [seed_corpus(), data] if merge_seed else [data]
+    train = merge(parts) if merge_seed else data
+    if heldout is None and default and HELDOUT_CSV.is_file():
+        heldout = heldout_corpus()
+    exclude = {canonical_text(t) for t in heldout.texts} if heldout is not None else set()
+    train, duplicates, leaked = _dedupe(train, exclude)
+    if len(train.label_set) < 2:
+        raise TrainingDataError(
+            f"{data.source}: after removing duplicates and held-out texts, a single class "
+            f"remains ({sorted(train.label_set)}); a classifier needs at least two"
+        )
+    model_params = dict(TextClassifier().get_params())
+    model_params.update(params or {})
+    texts = list(train.texts)
+    labels = np.asarray(train.labels)
+
+    report("training", 0.1)
+    model = TextClassifier(**model_params).fit(texts, labels.tolist())
+    classes = tuple(str(c) for c in model.classes_)
+
+    report("calibration and thresholds (cross-validation)", 0.4)
+    oof = _out_of_fold(model_params, texts, labels, classes)
+    thresholds: dict[str, float] = {}
+    if oof is not None:
+        temperature = model.calibrate(oof, labels.tolist())
+        thresholds = suggest_thresholds(classes, labels, scores_to_proba(oof, temperature))
+
+    metrics: dict[str, Any] = {}
+    metrics_folded: dict[str, Any] = {}
+    if heldout is not None:
+        report("evaluating on held-out", 0.85)
+        ev = evaluate(model, list(heldout.texts), list(heldout.labels))
+        metrics = ev.to_metrics(heldout.source)
+        folded = [fold_diacritics(t) for t in heldout.texts]
+        metrics_folded = evaluate(model, folded, list(heldout.labels)).to_metrics(
+            f"{heldout.source} (diacritics stripped)"
+        )
+
+    digest = data_sha256(train)
+    now = datetime.now(UTC)
+    notes = [
+        f"Trained on {len(train)} texts from {train.source}"
+        + (" (shipped seed corpus merged)" if merge_seed else "")
+        + ".",
+        f"Removed {duplicates} repeated (text, label) pairs and {leaked} texts that also "
+        "occur in the held-out set.",
+        f"Label counts: {dict(sorted(Counter(train.labels).items()))}.",
+    ]
+    if thresholds:
+        notes.append(
+            f"Probabilities use temperature {model.temperature_:.3f}, fitted on "
+            f"{THRESHOLD_FOLDS}-fold out-of-fold scores of the training data."
+        )
+        notes.append(
+            f"Thresholds: per label, the lowest score whose {THRESHOLD_FOLDS}-fold "
+            f"out-of-fold precision is at least {THRESHOLD_PRECISION:.2f} on the training "
+            "data (else the best-F1 score)."
+        )
+    card = ModelCard(
+        version=version or f"{now:%Y%m%d-%H%M%S}-{digest[:8]}",
+        created_at=now.isoformat(timespec="seconds"),
+        labels=classes,
+        data_sha256=digest,
+        n_train=len(train),
+        params=_jsonable(model_params),
+        metrics=metrics,
+        metrics_folded=metrics_folded,
+        thresholds=thresholds,
+        notes=" ".join(notes),
+    )
+    report("done", 1.0)
+    return model, card
