@@ -156,7 +156,7 @@ def tune(repeat_folds: int) -> None:
     labels = np.asarray(seed.labels)
     grid: list[dict[str, Any]] = [
         {"C": c, "char_ngram_range": r, "min_df": m}
-        for c in (3.0, 10.0, 30.0)
+        for c in (3.0, 10.0, 30.0, 100.0)
         for r in ((2, 5), (1, 4), (2, 4))
         for m in (1, 2)
     ]
@@ -226,11 +226,13 @@ def bench_end_to_end(model: TextClassifier, texts: list[str]) -> None:
     seed = seed_corpus()
     plain = baseline().fit(list(seed.texts), list(seed.labels))
     batch = (texts * (5000 // len(texts) + 1))[:5000]
-    for name, clf in (("ours", model), ("plain TF-IDF+LR", plain)):
-        clf.predict_proba(batch[:50])
-        start = time.perf_counter()
-        clf.predict_proba(batch)
-        elapsed = time.perf_counter() - start
+    best = {"ours": float("inf"), "plain TF-IDF+LR": float("inf")}
+    for _ in range(3):  # interleaved, best of 3: the machine is shared
+        for name, clf in (("ours", model), ("plain TF-IDF+LR", plain)):
+            start = time.perf_counter()
+            clf.predict_proba(batch)
+            best[name] = min(best[name], time.perf_counter() - start)
+    for name, elapsed in best.items():
         print(f"{name:16s} {len(batch) / elapsed:,.0f} msgs/s on held-out chat messages")
     heldout = heldout_corpus()
     for name, clf in (("ours", model), ("plain TF-IDF+LR", plain)):
@@ -243,9 +245,11 @@ def bench_end_to_end(model: TextClassifier, texts: list[str]) -> None:
     if VFND.is_file():
         articles, _ = read_vfnd()
         for name, clf in (("ours", model), ("plain TF-IDF+LR", plain)):
-            start = time.perf_counter()
-            clf.predict_proba(articles)
-            elapsed = time.perf_counter() - start
+            elapsed = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                clf.predict_proba(articles)
+                elapsed = min(elapsed, time.perf_counter() - start)
             print(f"{name:16s} {len(articles) / elapsed:,.0f} VFND articles/s (long texts)")
 
 

@@ -166,8 +166,8 @@ HOAX_TEMPLATES = (
     "bà con đóng cửa ngay, chia sẻ cho mọi người cùng biết!!!",
     "KHẨN CẤP!!! nước máy khu {w} bị nhiễm độc, đã có người chết, công an giấu không cho "
     "đưa tin, chia sẻ gấp cho cả nhóm",
-    "Tin nóng: ngày mai cắt điện toàn xã {w} ba ngày liền, mọi người tích trữ nước và lương "
-    "thực, lan truyền gấp trước khi bị xoá",
+    "TIN KHẨN: vắc xin tiêm ở xã {w} gây vô sinh, bộ y tế đã thừa nhận nhưng giấu, đừng cho "
+    "con đi tiêm, chia sẻ gấp!!!",
 )
 WORDS = ("một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín", "mười")
 
@@ -242,7 +242,7 @@ async def core_latency(label: str, cls: type[TelegramAdapterBase[Any]], n: int,
             pushed = time.time()
             api.push_update(tu.message_update(tu.text_message(GROUP, RESIDENT, hoax(i))))
             try:
-                await wait_for_calls(api, "sendMessage", before + 1, 10)
+                await wait_for_calls(api, "sendMessage", before + 1, 3)
             except TimeoutError:
                 missed += 1  # the model did not flag this variant
                 continue
@@ -261,8 +261,9 @@ async def core_burst(label: str, cls: type[TelegramAdapterBase[Any]], n: int,
         for i in range(n):
             text = f"Bà con thôn {i % 12} ơi, chiều nay có họp tổ dân phố không? ({i})"
             api.push_update(tu.message_update(tu.text_message(GROUP, RESIDENT, text)))
-        await api.wait_until(lambda: app.pipeline.messages >= n, 300,
-                             description="the core to handle the burst")
+        # The core's progress wakes nobody at the emulator: look every millisecond.
+        while app.pipeline.messages < n:
+            await asyncio.sleep(0.001)
         elapsed = time.perf_counter() - start
         print(f"  {label:20s} {n} updates in {elapsed:6.2f} s → {n / elapsed:8.0f} updates/s "
               "(adapter + core)")
@@ -309,5 +310,5 @@ if __name__ == "__main__":
     parser.add_argument("--updates", type=int, default=300, help="round trips per adapter")
     parser.add_argument("--burst", type=int, default=2000, help="burst size, adapter only")
     parser.add_argument("--alerts", type=int, default=40, help="hoaxes per adapter, with core")
-    parser.add_argument("--core-burst", type=int, default=500, help="burst size, with core")
+    parser.add_argument("--core-burst", type=int, default=2000, help="burst size, with core")
     asyncio.run(main(parser.parse_args()))

@@ -13,9 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from classifiers.persistence import LoadedModel, load_model
-from classifiers.registry import ModelRegistry
-
 from botkit.adapter import Adapter, InboundEvent
 from botkit.classify import ClassifierService
 from botkit.clock import Clock, SystemClock
@@ -34,6 +31,8 @@ from botkit.storage import SqliteStore
 from botkit.texts import Texts
 from classifiers.claims import ClaimIndex
 from classifiers.entities import EntityExtractor
+from classifiers.persistence import LoadedModel, load_model
+from classifiers.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
 

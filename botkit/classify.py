@@ -5,12 +5,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from classifiers.normalize import canonical_text, normalize
-from classifiers.persistence import LoadedModel
-
 from botkit.domain.verdict import NORMAL, Evidence, Verdict
 from classifiers.claims import ClaimIndex
 from classifiers.entities import EntityExtractor
+from classifiers.normalize import canonical_text, normalize
+from classifiers.persistence import LoadedModel
 
 _MAX_CHARS = 4000  # longer texts are classified on their head: a hoax shows itself early
 

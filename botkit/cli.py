@@ -171,7 +171,9 @@ def classify(
         cfg = _config(config)
         loaded = _load_model(lambda: load_classifier_model(cfg, config.resolve().parent))
     else:
-        loaded = _load_model(lambda: load_classifier_model(None, Path("."), model))  # type: ignore[arg-type]
+        from classifiers.persistence import load_model
+
+        loaded = _load_model(lambda: load_model(model))
     rows = _read_rows(input, text_column, id_column)
     labels = [str(c) for c in loaded.model.classes_]
     table = Table("id", "label", "score", "text") if format == "table" else None

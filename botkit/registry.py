@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from botkit.adapter import Adapter
+from botkit.domain import Message
 
 GROUP = "botkit.adapters"
 
 
 class UnknownAdapter(LookupError):
     pass
+
+
+REPLAY_GROUP = "botkit.replay_readers"
+
+
+class HistoryReader(Protocol):
+    """Reads chat histories (files) into core messages and per-position errors."""
+
+    def __call__(self, paths: Sequence[Path], tz: ZoneInfo) -> tuple[list[Message], list[Any]]: ...
+
+
+def replay_reader(name: str = "files") -> HistoryReader:
+    """The history reader registered under `name` (the replay adapter ships `files`)."""
+    found = [ep for ep in entry_points(group=REPLAY_GROUP) if ep.name == name]
+    if not found:
+        raise UnknownAdapter(
+            f"no replay reader {name!r} is installed (entry point group {REPLAY_GROUP})"
+        )
+    reader: HistoryReader = found[0].load()
+    return reader
 
 
 def available() -> list[str]:

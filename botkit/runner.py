@@ -21,7 +21,7 @@ from botkit.clock import VirtualClock
 from botkit.config import Config, ConfigError, load_config
 from botkit.dispatch import AdapterDispatcher, Dispatcher, DryRunDispatcher
 from botkit.domain import AlertEvent, AlertEventKind
-from botkit.registry import UnknownAdapter
+from botkit.registry import UnknownAdapter, replay_reader
 from botkit.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -98,9 +98,12 @@ async def run_replay(
     console: Console,
     errors_console: Console,
 ) -> int:
-    from adapters.replay import read_sources
-
     tz = ZoneInfo(config.bot.timezone)
+    try:
+        read_sources = replay_reader()
+    except UnknownAdapter as exc:
+        errors_console.print(f"error: {exc}", markup=False)
+        return 2
     messages, errors = await asyncio.to_thread(read_sources, list(exports), tz)
     for error in errors:
         errors_console.print(f"replay error: {error}", markup=False, highlight=False)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
 from classifiers.corpus import LabelledData, TrainingDataError, read_labelled_csv
 from classifiers.evaluation import evaluate, plot_report
 from classifiers.persistence import ModelLoadError, load_model, save_model
 from classifiers.registry import ModelRegistry, PromotionRefused
 from classifiers.training import train_model
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 
 def _merge(parts: Sequence[LabelledData]) -> LabelledData:

@@ -20,7 +20,6 @@ from botkit.texts import Texts
 log = logging.getLogger(__name__)
 
 
-
 class Notifier:
     def __init__(
         self,

@@ -24,7 +24,7 @@ def test_custom_labels_train_alone(binary_data: LabelledData) -> None:
     assert all(0.0 <= t <= 1.0 for t in card.thresholds.values())
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{8}", card.version)
     assert card.version.endswith(data_sha256(binary_data)[:8])
-    assert card.params["min_df"] == 1 and card.params["char_ngram_range"] == [2, 5]
+    assert card.params["min_df"] == 1 and card.params["char_ngram_range"] == [1, 4]
     fractions = [f for _, f in stages]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
