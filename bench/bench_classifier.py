@@ -20,8 +20,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
-import gc  # noqa: E402
 import itertools  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -43,7 +43,7 @@ from classifiers.corpus import heldout_corpus, seed_corpus  # noqa: E402
 from classifiers.evaluation import evaluate  # noqa: E402
 from classifiers.model import TextClassifier  # noqa: E402
 from classifiers.normalize import fold_diacritics, normalize  # noqa: E402
-from classifiers.persistence import load_model, save_model  # noqa: E402
+from classifiers.persistence import save_model  # noqa: E402
 from classifiers.training import train_model  # noqa: E402
 
 VFND = ROOT.parent / "shared" / "data" / "vfnd" / "vfnd.csv"
@@ -106,20 +106,37 @@ def bench_speed(model: TextClassifier, texts: list[str], repeat: int) -> None:
     print(f"single message ({len(latencies)} calls): p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
 
+_LOAD_PROBE = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from classifiers.persistence import load_model
+def rss():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+before = rss()
+start = time.perf_counter()
+loaded = load_model({directory!r})
+loaded.model.predict_proba(["khởi động"])
+print(time.perf_counter() - start, before, rss())
+"""
+
+
 def bench_load(model: TextClassifier, card: Any) -> None:
+    """Load time and memory in a fresh interpreter (libraries imported before measuring)."""
     section("model file")
     with tempfile.TemporaryDirectory() as tmp:
         directory = save_model(model, card, Path(tmp) / card.version)
         size = (directory / "model.skops").stat().st_size
-        gc.collect()
-        before = rss_mb()
-        start = time.perf_counter()
-        loaded = load_model(directory)
-        loaded.model.predict_proba(["khởi động"])  # builds the lookup tables
-        elapsed = time.perf_counter() - start
-        after = rss_mb()
+        probe = _LOAD_PROBE.format(root=str(ROOT), directory=str(directory))
+        out = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout.split()
+    elapsed, before, after = (float(x) for x in out)
     print(f"model.skops {size / 2**20:.1f} MiB; load + first prediction {elapsed * 1e3:.0f} ms")
-    print(f"resident memory delta after load: {after - before:+.1f} MiB")
+    print(
+        f"resident memory: {before:.0f} MiB with libraries, {after:.0f} MiB with the model "
+        f"({after - before:+.1f} MiB)"
+    )
 
 
 def bench_quality(model: TextClassifier, card: Any) -> None:

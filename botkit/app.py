@@ -130,6 +130,8 @@ class App:
         self.config = config
         self.pipeline.config = config
         self.pipeline.groups = GroupDirectory(config, self.store)
+        self.pipeline.onboarding.config = config
+        self.pipeline.onboarding.groups = self.pipeline.groups
         self.notifier.config = config
         self.engine.config = config
         self.engine.router = Router(config)
@@ -157,7 +159,7 @@ class App:
 
     async def tick(self) -> None:
         """Housekeeping: due escalation steps, alert retries, digests, the daily purge."""
-        await self.engine.run_due()
+        await self.engine.run_due(force=True)
         given_up = await self.pipeline.retry_failed(MAX_EVENT_ATTEMPTS)
         if given_up:
             self.save_failed(given_up)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from botkit.adapter import GroupJoined, GroupLeft, GroupMigrated, GroupSetup, InboundEvent
+from botkit.adapter import InboundEvent
 from botkit.classify import Analysis, ClassifierService
 from botkit.clock import Clock
 from botkit.config import Config
@@ -14,6 +14,7 @@ from botkit.dispatch import Dispatcher
 from botkit.domain import Message, OfficerCommand
 from botkit.escalation import EscalationEngine
 from botkit.groups import GroupDirectory
+from botkit.onboarding import Onboarding
 from botkit.outbound import SendText
 from botkit.places import PlaceBook
 from botkit.privacy import Pseudonymizer, redact
@@ -46,6 +47,7 @@ class Pipeline:
         self.places = places
         self.clock = clock
         self.groups = GroupDirectory(config, store)
+        self.onboarding = Onboarding(config, store, self.groups, dispatcher, texts, places, clock)
         self.flags = 0
         self.messages = 0
         self.failed: list[tuple[InboundEvent, str]] = []
@@ -65,7 +67,7 @@ class Pipeline:
                 elif isinstance(event, OfficerCommand):
                     await self.command(event)
                 else:
-                    await self.group_event(event)
+                    await self.onboarding.handle(event)
             except Exception as exc:
                 # One bad event must not take the batch down; it is kept for a retry.
                 log.exception("failed to handle %s", _describe(event))
@@ -85,7 +87,7 @@ class Pipeline:
 
     async def apply(self, message: Message, analysis: Analysis) -> None:
         self.messages += 1
-        jurisdiction = await self.groups.jurisdiction(self.store, message.platform, message.chat_id)
+        jurisdiction = await self.groups.jurisdiction(message.platform, message.chat_id)
         flag = decide(self.config, message, analysis, jurisdiction, self.pseudonymizer)
         if flag is None:
             return
@@ -112,54 +114,6 @@ class Pipeline:
         reply = await self.engine.handle_command(cmd)
         target = cmd.chat_id or cmd.sender_id
         await self._reply(cmd.platform, target, reply, cmd.reply_ref)
-
-    async def group_event(self, event: InboundEvent) -> None:
-        t = self.texts
-        if isinstance(event, GroupJoined):
-            await self.store.upsert_group(
-                event.platform, event.chat_id, None, "pending", event.title
-            )
-            await self.store.audit(
-                self.clock.now(),
-                event.by or "-",
-                "group.joined",
-                f"{event.platform}:{event.chat_id}",
-                {},
-            )
-            await self._reply(event.platform, event.chat_id, t.get("group.joined"))
-        elif isinstance(event, GroupSetup):
-            place = self.places.find(event.query)
-            if place is None:
-                await self._reply(
-                    event.platform,
-                    event.chat_id,
-                    t.get("group.unknown_place", query=event.query[:80]),
-                )
-                return
-            await self.store.upsert_group(event.platform, event.chat_id, place.code, "active", None)
-            await self.store.audit(
-                self.clock.now(),
-                event.by or "-",
-                "group.setup",
-                f"{event.platform}:{event.chat_id}",
-                {"jurisdiction": place.code},
-            )
-            await self._reply(
-                event.platform,
-                event.chat_id,
-                t.get("group.bound", place=self.places.name(place.code)),
-            )
-        elif isinstance(event, GroupLeft):
-            await self.store.upsert_group(event.platform, event.chat_id, None, "left", None)
-        elif isinstance(event, GroupMigrated):
-            known = await self.store.group(event.platform, event.old_chat_id)
-            if known is not None:
-                await self.store.upsert_group(
-                    event.platform, event.new_chat_id, known[0], known[1], None
-                )
-                await self.store.upsert_group(
-                    event.platform, event.old_chat_id, None, "migrated", None
-                )
 
     async def _reply(
         self, platform: str, chat_id: str, text: str, reply_to: str | None = None

@@ -67,7 +67,7 @@ async def run_bot(
 ) -> int:
     try:
         adapters = build_adapters(config)
-    except UnknownAdapter as exc:
+    except (UnknownAdapter, ConfigError) as exc:
         console.print(f"config error: {exc}", markup=False)
         return 2
     if not adapters:
@@ -124,7 +124,11 @@ async def run_replay(
         contacts = {name for o in config.officers for name in o.contacts}
         dispatcher = DryRunDispatcher(sorted(contacts | {m.platform for m in messages}))
     else:
-        dispatcher = AdapterDispatcher(build_adapters(config))
+        try:
+            dispatcher = AdapterDispatcher(build_adapters(config))
+        except (UnknownAdapter, ConfigError) as exc:
+            errors_console.print(f"config error: {exc}", markup=False)
+            return 2
     app = await App.build(
         config,
         base_dir,

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from classifiers.normalize import normalize
 
@@ -369,7 +370,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         lr = LogisticRegression(
             C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, solver="lbfgs"
         )
-        lr.fit(features, labels)
+        # L-BFGS on sparse features only does vector BLAS calls: extra BLAS threads add
+        # nothing but spin-waiting, which made fits 10-100x slower on a busy 2-core box.
+        with threadpool_limits(limits=1, user_api="blas"):
+            lr.fit(features, labels)
         self.classes_ = np.asarray(lr.classes_, dtype=str)
         self.coef_ = np.asarray(lr.coef_, dtype=np.float64)
         self._weights = None

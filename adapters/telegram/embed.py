@@ -13,6 +13,8 @@ The host keeps its Application, its event loop and its signals; botkit adds one
 
     application.run_polling(allowed_updates=Update.ALL_TYPES)   # the host's call, not botkit's
 
+On shutdown (e.g. in `post_stop`) `await adapter.close()`: `serve` then finishes its queue.
+
 Group messages reach the host's handlers as before. Updates that belong to botkit (its
 buttons, `/setup`, officers' commands in private chats) stop at botkit's handler
 (`ApplicationHandlerStop`). botkit sends through the host's bot, with the host's rate limiter.

@@ -11,7 +11,9 @@ botkit adds an outer update middleware and a router, ahead of the host's routers
         adapters = {"telegram": adapter}
         core = await App.build(config, base_dir, dispatcher=AdapterDispatcher(adapters))
         botkit_task = asyncio.create_task(serve(core, adapters))
-        await dp.start_polling(bot, allowed_updates=allowed_updates(dp), handle_signals=False)
+        await dp.start_polling(bot, allowed_updates=allowed_updates(dp))
+        await adapter.close()       # serve() then finishes its queue
+        await botkit_task
 
 Group messages reach the host's handlers as before; botkit's own updates (its buttons,
 `/setup`, officers' commands in private chats) stop at botkit's middleware. botkit sends

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from botkit.texts import Texts
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[AlertEvent], None]
+_NEVER = datetime.max.replace(tzinfo=UTC)
 _ACTION_EVENT = {
     IncidentState.ACKNOWLEDGED: AlertEventKind.ACKNOWLEDGED,
     IncidentState.CONFIRMED: AlertEventKind.CONFIRMED,
@@ -67,6 +68,7 @@ class EscalationEngine:
         self.tz = ZoneInfo(config.bot.timezone)
         self.on_event = on_event or (lambda _event: None)
         self.claims = claims
+        self._next_due: datetime | None = None  # None: unknown, ask the store
 
     # -- flags --------------------------------------------------------------------------------
     async def handle_flag(self, flag: Flag, record: FlaggedRecord) -> Incident | None:
@@ -176,17 +178,29 @@ class EscalationEngine:
         # The next step is scheduled only after this one is committed, fenced by a new token.
         fence = await self.store.advance_step(incident.id, index, exhausted=False)
         due = self.clock.now() + timedelta(minutes=step.wait_minutes)
-        await self.store.schedule(incident.id, "escalate", due, fence)
+        await self._schedule(incident.id, "escalate", due, fence)
         event = AlertEventKind.OPENED if index == 0 else AlertEventKind.ESCALATED
         targets: list[str | None] = [*officers] or [None]
         for officer in targets:
             self._emit(event, incident, officer, message_id, chat_id, step=index)
 
     # -- timers -------------------------------------------------------------------------------
-    async def run_due(self) -> int:
-        """Run every step that is due now; each at most once (fenced)."""
+    async def _schedule(self, incident_id: int, kind: str, due: datetime, fence: int) -> None:
+        await self.store.schedule(incident_id, kind, due, fence)
+        if self._next_due is not None and due < self._next_due:
+            self._next_due = due
+
+    async def run_due(self, force: bool = False) -> int:
+        """Run every step that is due now; each at most once (fenced).
+
+        Without `force`, a remembered next due time skips the store when nothing is due;
+        the runtime's periodic tick forces a look, for timers other workers scheduled.
+        """
+        now = self.clock.now()
+        if not force and self._next_due is not None and self._next_due > now:
+            return 0
         ran = 0
-        for timer in await self.store.due_timers(self.clock.now()):
+        for timer in await self.store.due_timers(now):
             if not await self.store.claim_timer(timer.id):
                 continue
             detail = await self.store.incident(timer.incident_id)
@@ -203,11 +217,13 @@ class EscalationEngine:
             ):
                 await self._remind(incident, chain, detail.step)
                 ran += 1
+        upcoming = await self.store.next_due()
+        self._next_due = upcoming if upcoming is not None else _NEVER
         return ran
 
     async def _remind(self, incident: Incident, chain: Chain, count: int) -> None:
         officers = [a.officer_id for a in await self.store.alerts(incident.id) if a.kind != "copy"]
-        acting = await self._last_actor(incident.id)
+        acting = await self.store.last_actor(incident.id)
         targets = [acting] if acting else sorted(set(officers))
         await self.notifier.page(incident, targets, "reminded", count)
         for officer in targets:
@@ -215,15 +231,7 @@ class EscalationEngine:
         fence = await self.store.advance_step(incident.id, count + 1, exhausted=False)
         if count + 1 < chain.max_reminders:
             due = self.clock.now() + timedelta(hours=chain.reminder_hours)
-            await self.store.schedule(incident.id, "remind", due, fence)
-
-    async def _last_actor(self, incident_id: int) -> str | None:
-        for entry in reversed(await self.store.audit_log(limit=100_000)):
-            if entry["subject"] == f"incident:{incident_id}" and entry["action"].startswith(
-                "officer."
-            ):
-                return str(entry["actor"])
-        return None
+            await self._schedule(incident.id, "remind", due, fence)
 
     # -- officer commands ---------------------------------------------------------------------
     def officer_for(self, platform: str, sender_id: str) -> str | None:
@@ -313,7 +321,7 @@ class EscalationEngine:
         ):
             chain = Chain.from_json(fresh_detail.chain)
             due = now + timedelta(hours=chain.reminder_hours)
-            await self.store.schedule(incident_id, "remind", due, fresh_detail.fence)
+            await self._schedule(incident_id, "remind", due, fresh_detail.fence)
         if to_state is IncidentState.CONFIRMED:
             await self._on_confirmed(incident, fresh_detail.claim_text)
         await self.notifier.refresh(incident)

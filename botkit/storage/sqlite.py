@@ -375,6 +375,16 @@ class SqliteStore:
 
         return await self._run(q)
 
+    async def last_actor(self, incident_id: int) -> str | None:
+        row = await self._run(
+            lambda: self.db.execute(
+                "SELECT officer_id FROM officer_actions WHERE incident_id=? ORDER BY id DESC"
+                " LIMIT 1",
+                (incident_id,),
+            ).fetchone()
+        )
+        return row[0] if row else None
+
     async def advance_step(self, incident_id: int, step: int, exhausted: bool) -> int:
         def q() -> int:
             with self._tx() as db:

@@ -16,11 +16,19 @@ PSEUDO = Pseudonymizer(b"k" * 32)
 MSG = Message("test", "g1", "1", "irrelevant here", datetime(2026, 3, 2, tzinfo=UTC))
 
 
-def analysis(scores: dict[str, float], canonical: str = "mot tin nhan du dai de xet",
-             claim: tuple[str, float] | None = None) -> Analysis:
+def analysis(
+    scores: dict[str, float],
+    canonical: str = "mot tin nhan du dai de xet",
+    claim: tuple[str, float] | None = None,
+) -> Analysis:
     label = max(scores, key=scores.__getitem__)
-    verdict = Verdict(tuple(scores.items()), label, "m", claim_id=claim[0] if claim else None,
-                      claim_similarity=claim[1] if claim else None)
+    verdict = Verdict(
+        tuple(scores.items()),
+        label,
+        "m",
+        claim_id=claim[0] if claim else None,
+        claim_similarity=claim[1] if claim else None,
+    )
     return Analysis(verdict, canonical, ())
 
 
@@ -47,20 +55,29 @@ def test_policy_none_never_flags() -> None:
 
 
 def test_short_chatter_is_never_flagged() -> None:
-    assert decide(make_config(), MSG, analysis({"scam": 0.99}, canonical="ck di"), 24280,
-                  PSEUDO) is None
+    assert (
+        decide(make_config(), MSG, analysis({"scam": 0.99}, canonical="ck di"), 24280, PSEUDO)
+        is None
+    )
 
 
 def test_a_known_claim_is_fake_news_whatever_the_model_says() -> None:
-    flag = decide(make_config(), MSG, analysis({"normal": 0.9, "fake_news": 0.1},
-                                               claim=("claim-7", 0.91)), 24280, PSEUDO)
+    flag = decide(
+        make_config(),
+        MSG,
+        analysis({"normal": 0.9, "fake_news": 0.1}, claim=("claim-7", 0.91)),
+        24280,
+        PSEUDO,
+    )
     assert flag is not None and flag.category == "fake_news" and flag.score == 0.91
     assert flag.content_key == "claim:claim-7"
 
 
 def test_equivalent_texts_share_a_content_key() -> None:
-    a = decide(make_config(), MSG, analysis({"scam": 0.9}, canonical="chuyen khoan truoc"),
-               24280, PSEUDO)
-    b = decide(make_config(), MSG, analysis({"scam": 0.8}, canonical="chuyen khoan truoc"),
-               24280, PSEUDO)
+    a = decide(
+        make_config(), MSG, analysis({"scam": 0.9}, canonical="chuyen khoan truoc"), 24280, PSEUDO
+    )
+    b = decide(
+        make_config(), MSG, analysis({"scam": 0.8}, canonical="chuyen khoan truoc"), 24280, PSEUDO
+    )
     assert a is not None and b is not None and a.content_key == b.content_key
