@@ -619,6 +619,14 @@ class EmulatorState:
             self._remember_user(sender)
             if record.kind in ("group", "supergroup") and int(sender["id"]) not in record.members:
                 record.members[int(sender["id"])] = member_member(sender)
+        if (
+            not edited
+            and int(message["message_id"]) in record.sent_ids
+            and isinstance(message, dict)
+        ):
+            # Builders number messages from a counter of their own; the server owns ids, so a
+            # pushed message never overwrites one the bot sent: it gets the next free id.
+            message["message_id"] = record.last_message_id + 1
         if edited and int(message["message_id"]) in record.messages:
             record.messages[int(message["message_id"])].update(copy.deepcopy(dict(message)))
         else:

@@ -1018,3 +1018,15 @@ def test_markdown_v2_entities() -> None:
         ("text_link", 28, 4),
     ]
     assert entities[-1]["url"] == "https://a.vn/(x)"
+
+
+
+async def test_a_pushed_message_never_overwrites_one_the_bot_sent(
+    api: FakeBotAPI, group: dict[str, Any], ptb: telegram.Bot
+) -> None:
+    sent = await ptb.send_message(GROUP["id"], "tin của bot")
+    clash = tu.text_message(GROUP, CITIZEN, "tin của dân", message_id=sent.message_id)
+    api.push_update(tu.message_update(clash))
+    by_id = {m["message_id"]: m for m in api.messages(GROUP["id"])}
+    assert by_id[sent.message_id]["text"] == "tin của bot"
+    assert any(m.get("text") == "tin của dân" for m in by_id.values())
