@@ -34,11 +34,14 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_classifier.py
 	$(BIN)/python bench/bench_claims.py
+	$(BIN)/python bench/bench_entities.py
 	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_telegram.py
 
 # Retrain the shipped model from the seed corpus and promote it.
 model: $(STAMP)
-	$(BIN)/botkit train --data classifiers/data/seed/all.csv --output models/$$(date +%Y%m%d)-seed
+	$(BIN)/botkit train
+	@echo "then: $(BIN)/botkit models promote <version>"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

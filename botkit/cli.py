@@ -235,7 +235,10 @@ def _read_rows(source: str, text_column: str, id_column: str) -> list[tuple[str,
 
 @app.command()
 def train(
-    data: Annotated[list[Path], typer.Option("--data", help="Labelled CSV file(s).")],
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", help="Labelled CSV file(s); none: the seed corpus alone."),
+    ] = None,
     text_column: str = "text",
     label_column: str = "label",
     output: Annotated[
@@ -248,7 +251,7 @@ def train(
     """Train a classifier from labelled CSV files and write a model directory."""
     from botkit.training import run_train
 
-    raise typer.Exit(run_train(data, text_column, label_column, output, no_seed, out, err))
+    raise typer.Exit(run_train(data or [], text_column, label_column, output, no_seed, out, err))
 
 
 @app.command("eval")

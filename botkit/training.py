@@ -9,20 +9,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from classifiers.corpus import LabelledData, TrainingDataError, read_labelled_csv
+from classifiers.corpus import TrainingDataError, merge, read_labelled_csv, seed_corpus
 from classifiers.evaluation import evaluate, plot_report
 from classifiers.persistence import ModelLoadError, load_model, save_model
 from classifiers.registry import ModelRegistry, PromotionRefused
 from classifiers.training import train_model
-
-
-def _merge(parts: Sequence[LabelledData]) -> LabelledData:
-    return LabelledData(
-        texts=tuple(t for p in parts for t in p.texts),
-        labels=tuple(label for p in parts for label in p.labels),
-        ids=tuple(i for p in parts for i in p.ids),
-        source="+".join(p.source for p in parts),
-    )
 
 
 def run_train(
@@ -39,7 +30,10 @@ def run_train(
     except TrainingDataError as exc:
         err.print(f"training data error: {exc}", markup=False, highlight=False)
         return 2
-    merged = _merge(parts)
+    if not parts and no_seed:
+        err.print("nothing to train on: give --data or allow the seed corpus", markup=False)
+        return 2
+    merged = merge(parts) if parts else seed_corpus()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
     ) as progress:
@@ -50,7 +44,7 @@ def run_train(
 
         try:
             model, card = train_model(
-                merged, merge_seed=False if no_seed else None, progress=report
+                merged, merge_seed=False if no_seed or not parts else None, progress=report
             )
         except TrainingDataError as exc:
             err.print(f"training data error: {exc}", markup=False, highlight=False)
@@ -110,7 +104,7 @@ def promote_model(root: Path, version: str, force: bool, out: Console, err: Cons
 def rollback_model(root: Path, out: Console, err: Console) -> int:
     try:
         version = ModelRegistry(root).rollback()
-    except (LookupError, ValueError) as exc:
+    except (LookupError, ValueError, ModelLoadError) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         return 2
     out.print(f"rolled back to {version}", markup=False)

@@ -156,13 +156,21 @@ def seed_corpus(directory: Path | None = None) -> LabelledData:
     paths = list(directory.glob("*.csv"))
     if not paths:
         raise TrainingDataError(f"{directory}: no seed CSV files")
-    return _read_shipped(paths, f"seed:{directory}")
+    return _read_shipped(paths, f"seed:{_shown(directory)}")
 
 
 def heldout_corpus(path: Path | None = None) -> LabelledData:
     """The shipped held-out split: never trained on, used to gate promotions."""
     path = path or HELDOUT_CSV
-    return _read_shipped([path], f"heldout:{path}")
+    return _read_shipped([path], f"heldout:{_shown(path)}")
+
+
+def _shown(path: Path) -> str:
+    """Shipped paths relative to the package, so cards name no machine's directories."""
+    try:
+        return str(path.resolve().relative_to(SEED_DIR.parent.parent.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def merge(parts: Sequence[LabelledData], source: str | None = None) -> LabelledData:
