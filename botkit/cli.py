@@ -7,8 +7,9 @@ import csv
 import json
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -53,6 +54,23 @@ def _config(path: Path) -> Config:
     except ConfigError as exc:
         err.print(f"[bold red]config error[/]: {exc}", markup=True, highlight=False)
         raise typer.Exit(2) from None
+
+
+T = TypeVar("T")
+
+
+def _job(coro: Coroutine[Any, Any, T]) -> T:
+    """Run an async job; a broken model or database is a clear error and exit code 2."""
+    from botkit.storage.sqlite import StoreError
+    from classifiers.persistence import ModelLoadError
+
+    try:
+        return asyncio.run(coro)
+    except ModelLoadError as exc:
+        err.print(f"model error: {exc}", markup=False, highlight=False)
+    except StoreError as exc:
+        err.print(f"store error: {exc}", markup=False, highlight=False)
+    raise typer.Exit(2)
 
 
 def _version(value: bool) -> None:
@@ -117,7 +135,7 @@ def run(config: ConfigOption = DEFAULT_CONFIG, verbose: bool = False) -> None:
 
     _setup_logging(verbose)
     cfg = _config(config)
-    raise typer.Exit(asyncio.run(run_bot(cfg, config.resolve().parent, out, config)))
+    raise typer.Exit(_job(run_bot(cfg, config.resolve().parent, out, config)))
 
 
 @app.command()
@@ -136,7 +154,7 @@ def replay(
 
     _setup_logging()
     cfg = _config(config)
-    code = asyncio.run(run_replay(cfg, config.resolve().parent, exports, dry_run, output, out, err))
+    code = _job(run_replay(cfg, config.resolve().parent, exports, dry_run, output, out, err))
     raise typer.Exit(code)
 
 
@@ -147,7 +165,7 @@ def purge(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
     _setup_logging()
     cfg = _config(config)
-    counts = asyncio.run(run_purge(cfg, config.resolve().parent))
+    counts = _job(run_purge(cfg, config.resolve().parent))
     out.print("purged: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
 
 
@@ -314,7 +332,7 @@ def labels_export(
     from botkit.runner import export_labels
 
     cfg = _config(config)
-    count = asyncio.run(export_labels(cfg, config.resolve().parent, output))
+    count = _job(export_labels(cfg, config.resolve().parent, output))
     out.print(f"wrote {count} labelled row(s) to {output}")
 
 

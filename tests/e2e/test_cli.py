@@ -149,3 +149,21 @@ def test_classify_jsonl_gives_every_label_a_score(workdir: Path) -> None:
 
 def test_purge_applies_retention(workdir: Path) -> None:
     assert botkit("purge", cwd=workdir).returncode == 0
+
+
+def test_a_tampered_model_is_refused_with_the_file_named(workdir: Path) -> None:
+    (workdir / "models").unlink()
+    shutil.copytree(ROOT / "models", workdir / "models")
+    current = json.loads((workdir / "models" / "registry.json").read_text())["current"]
+    model_file = workdir / "models" / current / "model.skops"
+    model_file.write_bytes(model_file.read_bytes()[:-100] + b"\0" * 100)
+    result = botkit("run", cwd=workdir, stdin="Lan: xin chào\n")
+    assert result.returncode == 2
+    assert "model error" in result.stderr and "model.skops" in result.stderr
+
+
+def test_a_corrupt_database_is_a_clear_error(workdir: Path) -> None:
+    (workdir / "var").mkdir()
+    (workdir / "var" / "botkit.sqlite3").write_bytes(b"not a database" * 200)
+    result = botkit("run", cwd=workdir, stdin="")
+    assert result.returncode == 2 and "store error" in result.stderr
