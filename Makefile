@@ -33,6 +33,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_classifier.py
+	$(BIN)/python bench/bench_classify_process.py
 	$(BIN)/python bench/bench_claims.py
 	$(BIN)/python bench/bench_entities.py
 	$(BIN)/python bench/bench_pipeline.py

@@ -59,9 +59,15 @@ FAST = {
     "rate_group_per_minute": 0,
     "poll_timeout": 10,
 }
-BUTTONS = tuple(Button(label, f"{action}:1") for label, action in
-                (("Tiếp nhận", "ack"), ("Xác nhận", "confirm"), ("Báo nhầm", "false"),
-                 ("Xong", "resolve")))
+BUTTONS = tuple(
+    Button(label, f"{action}:1")
+    for label, action in (
+        ("Tiếp nhận", "ack"),
+        ("Xác nhận", "confirm"),
+        ("Báo nhầm", "false"),
+        ("Xong", "resolve"),
+    )
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -71,8 +77,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def describe(values_ms: list[float]) -> str:
-    return (f"p50 {percentile(values_ms, 50):7.2f} ms   p99 {percentile(values_ms, 99):7.2f} ms"
-            f"   mean {statistics.fmean(values_ms):7.2f} ms   (n={len(values_ms)})")
+    return (
+        f"p50 {percentile(values_ms, 50):7.2f} ms   p99 {percentile(values_ms, 99):7.2f} ms"
+        f"   mean {statistics.fmean(values_ms):7.2f} ms   (n={len(values_ms)})"
+    )
 
 
 def new_api() -> FakeBotAPI:
@@ -108,8 +116,9 @@ class EchoCore:
 
 
 async def wait_for_calls(api: FakeBotAPI, method: str, count: int, timeout: float) -> None:
-    await api.wait_until(lambda: len(api.calls_to(method)) >= count, timeout,
-                         description=f"{count} {method} calls")
+    await api.wait_until(
+        lambda: len(api.calls_to(method)) >= count, timeout, description=f"{count} {method} calls"
+    )
 
 
 async def round_trip(label: str, cls: type[TelegramAdapterBase[Any]], n: int) -> None:
@@ -180,25 +189,51 @@ def hoax(i: int) -> str:
 def core_config(name: str, cls: type[TelegramAdapterBase[Any]], api: FakeBotAPI) -> Any:
     from botkit.config.loader import parse_config
 
-    return parse_config({
-        "bot": {"data_dir": "var", "hash_key_env": "BOTKIT_BENCH_HASH_KEY"},
-        "jurisdiction": {"province": 66, "communes": [24280], "default": 24280},
-        "units": [{"id": "cu-mgar", "name": "Công an xã Cư M'gar", "kind": "commune_police",
-                   "jurisdictions": [24280], "shifts": [{"officers": ["thanh"]}]},
-                  {"id": "csgt", "name": "CSGT", "kind": "traffic_police",
-                   "shifts": [{"officers": ["thanh"]}]}],
-        "officers": [{"id": "thanh", "name": "Y Thành", "unit": "cu-mgar",
-                      "contacts": {name: "555"}, "rate_per_minute": 100_000}],
-        "groups": [{"platform": name, "chat": str(GROUP["id"]), "jurisdiction": 24280}],
-        "categories": {
-            "fake_news": {"threshold": 0.5, "unit": "commune_police", "policy": "alert"},
-            "crime_report": {"threshold": 0.5, "unit": "commune_police"},
-            "scam": {"threshold": 0.5, "unit": "commune_police"},
-            "traffic_accident": {"threshold": 0.5, "unit": "traffic_police"},
-        },
-        "adapters": {name: {"class": f"{cls.__module__}:{cls.__name__}", "token_env": "TG",
-                            "api_base_url": api.base_url, **FAST}},
-    })
+    return parse_config(
+        {
+            "bot": {"data_dir": "var", "hash_key_env": "BOTKIT_BENCH_HASH_KEY"},
+            "jurisdiction": {"province": 66, "communes": [24280], "default": 24280},
+            "units": [
+                {
+                    "id": "cu-mgar",
+                    "name": "Công an xã Cư M'gar",
+                    "kind": "commune_police",
+                    "jurisdictions": [24280],
+                    "shifts": [{"officers": ["thanh"]}],
+                },
+                {
+                    "id": "csgt",
+                    "name": "CSGT",
+                    "kind": "traffic_police",
+                    "shifts": [{"officers": ["thanh"]}],
+                },
+            ],
+            "officers": [
+                {
+                    "id": "thanh",
+                    "name": "Y Thành",
+                    "unit": "cu-mgar",
+                    "contacts": {name: "555"},
+                    "rate_per_minute": 100_000,
+                }
+            ],
+            "groups": [{"platform": name, "chat": str(GROUP["id"]), "jurisdiction": 24280}],
+            "categories": {
+                "fake_news": {"threshold": 0.5, "unit": "commune_police", "policy": "alert"},
+                "crime_report": {"threshold": 0.5, "unit": "commune_police"},
+                "scam": {"threshold": 0.5, "unit": "commune_police"},
+                "traffic_accident": {"threshold": 0.5, "unit": "traffic_police"},
+            },
+            "adapters": {
+                name: {
+                    "class": f"{cls.__module__}:{cls.__name__}",
+                    "token_env": "TG",
+                    "api_base_url": api.base_url,
+                    **FAST,
+                }
+            },
+        }
+    )
 
 
 async def with_core(
@@ -217,8 +252,13 @@ async def with_core(
             api.add_chat(tu.private_chat(OFFICER))
             config = core_config("telegram", cls, api)
             adapters = build_adapters(config)
-            app = await App.build(config, Path(tmp), dispatcher=AdapterDispatcher(adapters),
-                                  store_path=str(Path(tmp) / "bench.sqlite3"), model_dir=model)
+            app = await App.build(
+                config,
+                Path(tmp),
+                dispatcher=AdapterDispatcher(adapters),
+                store_path=str(Path(tmp) / "bench.sqlite3"),
+                model_dir=model,
+            )
             task = asyncio.create_task(serve(app, adapters, tick_seconds=0.5))
             await api.wait_for_call("getUpdates", timeout=10)
             try:
@@ -230,8 +270,9 @@ async def with_core(
                 await app.close()
 
 
-async def core_latency(label: str, cls: type[TelegramAdapterBase[Any]], n: int,
-                       model: Path | None) -> None:
+async def core_latency(
+    label: str, cls: type[TelegramAdapterBase[Any]], n: int, model: Path | None
+) -> None:
     latencies: list[float] = []
     missed = 0
 
@@ -254,8 +295,9 @@ async def core_latency(label: str, cls: type[TelegramAdapterBase[Any]], n: int,
     print(f"  {label:20s} {describe(latencies) if latencies else 'no alerts'}{note}")
 
 
-async def core_burst(label: str, cls: type[TelegramAdapterBase[Any]], n: int,
-                     model: Path | None) -> None:
+async def core_burst(
+    label: str, cls: type[TelegramAdapterBase[Any]], n: int, model: Path | None
+) -> None:
     async def body(api: FakeBotAPI, app: Any) -> None:
         start = time.perf_counter()
         for i in range(n):
@@ -265,8 +307,10 @@ async def core_burst(label: str, cls: type[TelegramAdapterBase[Any]], n: int,
         while app.pipeline.messages < n:
             await asyncio.sleep(0.001)
         elapsed = time.perf_counter() - start
-        print(f"  {label:20s} {n} updates in {elapsed:6.2f} s → {n / elapsed:8.0f} updates/s "
-              "(adapter + core)")
+        print(
+            f"  {label:20s} {n} updates in {elapsed:6.2f} s → {n / elapsed:8.0f} updates/s "
+            "(adapter + core)"
+        )
 
     await with_core(cls, body, model)
 

@@ -163,6 +163,7 @@ class App:
         given_up = await self.pipeline.retry_failed(MAX_EVENT_ATTEMPTS)
         if given_up:
             self.save_failed(given_up)
+        await self.notifier.flush_updates()
         await self.notifier.retry_failed()
         await self.notifier.flush_digests()
         await self.purge_if_due()

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from botkit.domain.verdict import NORMAL, Evidence, Verdict
 from classifiers.claims import ClaimIndex
-from classifiers.entities import EntityExtractor
-from classifiers.normalize import canonical_text, normalize
+from classifiers.entities import Entity, EntityExtractor
+from classifiers.normalize import canonical_of, normalize
 from classifiers.persistence import LoadedModel
 
 _MAX_CHARS = 4000  # longer texts are classified on their head: a hoax shows itself early
+_ENTITY_EVIDENCE = ("HAMLET", "COMMUNE", "PLATE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,46 +48,54 @@ class ClassifierService:
             self.claims.add(claim_id, text)
 
     def analyse(self, texts: list[str]) -> list[Analysis]:
-        """Classify a batch; entities only for the messages that may be flagged."""
+        """Classify a batch; evidence and entities only for messages that may be flagged."""
         if not texts:
             return []
         heads = [t[:_MAX_CHARS] for t in texts]
         probs = self.loaded.model.predict_proba(heads)
         labels = [str(c) for c in self.loaded.model.classes_]
+        normalized = [normalize(t) for t in heads]
+        with self._claims_lock:
+            matches = [self._claim(t) for t in heads] if len(self.claims) else [None] * len(heads)
+        flaggable = [
+            i
+            for i, row in enumerate(probs)
+            if matches[i] is not None
+            or any(p >= self.min_score for lab, p in zip(labels, row, strict=True) if lab != NORMAL)
+        ]
+        entities: dict[int, tuple[Entity, ...]] = {}
+        if self.entities is not None and flaggable:
+            found = self.entities.extract_many(heads[i] for i in flaggable)
+            entities = dict(zip(flaggable, found, strict=True))
         out: list[Analysis] = []
-        for text, row in zip(heads, probs, strict=True):
+        for i, row in enumerate(probs):
             scores = tuple((label, float(p)) for label, p in zip(labels, row, strict=True))
-            best = max(scores, key=lambda s: s[1])[0]
-            with self._claims_lock:
-                matches = self.claims.match(text, limit=1) if len(self.claims) else []
-            claim = (
-                matches[0] if matches and matches[0].similarity >= self.claim_threshold else None
-            )
+            ents = entities.get(i, ())
             evidence: tuple[Evidence, ...] = ()
-            places: tuple[int, ...] = ()
-            flaggable = any(p >= self.min_score for lab, p in scores if lab != NORMAL) or claim
-            if flaggable:
-                evidence = tuple(Evidence(e.kind, e.value) for e in normalize(text).evidence)
-                if self.entities is not None:
-                    ents = self.entities.extract(text)
-                    evidence += tuple(
-                        Evidence(e.label.lower(), e.text)
-                        for e in ents
-                        if e.label in ("HAMLET", "COMMUNE", "PLATE")
-                    )
-                    places = tuple(dict.fromkeys(e.code for e in ents if e.code is not None))
+            if i in entities or matches[i] is not None:
+                evidence = tuple(Evidence(e.kind, e.value) for e in normalized[i].evidence)
+                evidence += tuple(
+                    Evidence(e.label.lower(), e.text) for e in ents if e.label in _ENTITY_EVIDENCE
+                )
+            claim = matches[i]
             out.append(
                 Analysis(
                     verdict=Verdict(
                         scores=scores,
-                        label=best,
+                        label=max(scores, key=lambda s: s[1])[0],
                         model_version=self.version,
                         evidence=evidence,
-                        claim_id=claim.claim_id if claim else None,
-                        claim_similarity=claim.similarity if claim else None,
+                        claim_id=claim[0] if claim else None,
+                        claim_similarity=claim[1] if claim else None,
                     ),
-                    canonical=canonical_text(text),
-                    places=places,
+                    canonical=canonical_of(normalized[i]),
+                    places=tuple(dict.fromkeys(e.code for e in ents if e.code is not None)),
                 )
             )
         return out
+
+    def _claim(self, text: str) -> tuple[str, float] | None:
+        found = self.claims.match(text, limit=1)
+        if found and found[0].similarity >= self.claim_threshold:
+            return found[0].claim_id, found[0].similarity
+        return None

@@ -147,6 +147,7 @@ async def run_replay(
                 clock.advance_to(message.sent_at)
                 await app.engine.run_due()
                 await app.pipeline.apply(message, analysis)
+            await app.notifier.flush_updates()
         # After the last message, let virtual time run until no step is pending.
         for _ in range(MAX_VIRTUAL_STEPS):
             due = await app.store.next_due()
@@ -154,6 +155,7 @@ async def run_replay(
                 break
             clock.advance_to(due)
             await app.engine.run_due()
+        await app.notifier.flush_updates()
     finally:
         await app.close()
         if sink is not None:

@@ -384,5 +384,10 @@ _FORWARD_PREFIX: Final = re.compile(r"^(?:(?:fw|fwd|chuyen tiep)\b\s*)+")
 
 def canonical_text(text: str) -> str:
     """The form behind de-duplication hashes: folded, no punctuation or emoji, tokens kept."""
-    words = _NOT_WORD.sub(" ", normalize(text).folded)
+    return canonical_of(normalize(text))
+
+
+def canonical_of(normalized: NormalizedText) -> str:
+    """`canonical_text` of an already normalised text (saves normalising twice)."""
+    words = _NOT_WORD.sub(" ", normalized.folded)
     return _FORWARD_PREFIX.sub("", " ".join(words.split()))

@@ -86,7 +86,7 @@ class EscalationEngine:
             )
             if added:
                 self._emit(AlertEventKind.UPDATED, incident, None, msg.message_id, msg.chat_id)
-                await self.notifier.refresh(incident)
+                self.notifier.mark_updated(incident)
                 if incident.state is IncidentState.CONFIRMED:
                     await self._correct_groups(incident, flag.policy)
             return incident

@@ -38,6 +38,7 @@ class Notifier:
         self.clock = clock
         self._sent_at: dict[str, deque[datetime]] = defaultdict(deque)
         self._held: dict[str, list[int]] = defaultdict(list)
+        self._dirty: set[int] = set()
 
     def contact(self, officer_id: str) -> tuple[str, str] | None:
         """The first contact of the officer on an adapter that is running."""
@@ -149,6 +150,23 @@ class Notifier:
             return False
         await self.store.mark_alert(row.id, "sent", now, delivery_ref=ref)
         return True
+
+    def mark_updated(self, incident: Incident) -> None:
+        """Remember a new occurrence; `flush_updates` edits the alerts once for many."""
+        self._dirty.add(incident.id)
+
+    async def flush_updates(self) -> int:
+        """Edit the alerts of every incident seen again since the last flush.
+
+        A hoax forwarded into fifty groups in a minute is one edit per flush, not fifty,
+        which also keeps within the platforms' per-chat rate limits.
+        """
+        dirty, self._dirty = self._dirty, set()
+        for incident_id in sorted(dirty):
+            detail = await self.store.incident(incident_id)  # the state as it is now
+            if detail is not None:
+                await self.refresh(detail.incident)
+        return len(dirty)
 
     async def refresh(self, incident: Incident) -> None:
         """Edit every delivered alert of the incident in place."""
