@@ -167,3 +167,102 @@ def test_a_corrupt_database_is_a_clear_error(workdir: Path) -> None:
     (workdir / "var" / "botkit.sqlite3").write_bytes(b"not a database" * 200)
     result = botkit("run", cwd=workdir, stdin="")
     assert result.returncode == 2 and "store error" in result.stderr
+
+
+def test_officer_verdicts_are_exported_as_labelled_rows(workdir: Path) -> None:
+    stdin = (
+        "Hùng: CHIA SẺ GẤP!!! Thôn 3 xã Cư M'gar đã có 15 ca nhiễm covid, bệnh viện huyện"
+        " phong tỏa từ tối nay, ai có người nhà ở đó đừng về\n"
+        "Tư: co trom vao nha em o thon 5 lay mat xe wave, ae ai thay bao giup\n"
+        "/confirm 1\n"
+        "/false 2\n"
+    )
+    assert botkit("run", cwd=workdir, stdin=stdin).returncode == 0
+    result = botkit("labels", "export", "--output", "labels.csv", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    rows = (workdir / "labels.csv").read_text().splitlines()
+    assert rows[0] == "id,text,label"
+    labels = sorted(row.rsplit(",", 1)[1] for row in rows[1:])
+    assert labels == ["fake_news", "normal"]
+
+
+def test_train_any_taxonomy_then_classify_and_evaluate_with_it(workdir: Path) -> None:
+    rows = ["text,label"]
+    rumours = [
+        "nghe nói {} có dịch lạ, đóng cửa hết",
+        "CHIA SẺ GẤP {} sắp vỡ đập",
+        "tin nóng: {} phát tiền hỗ trợ 5 triệu, đăng ký ngay",
+    ]
+    facts = [
+        "họp thôn ở {} lúc 3 giờ chiều",
+        "chợ {} hôm nay cà phê 120k",
+        "lịch tiêm chủng ở trạm y tế {} sáng thứ 5",
+    ]
+    for i, place in enumerate(
+        [
+            "thôn 1",
+            "thôn 2",
+            "buôn Ea Tul",
+            "Quảng Phú",
+            "Cư Mgar",
+            "tổ dân phố 5",
+            "thôn 7",
+            "buôn Ko Tam",
+        ]
+    ):
+        rows += [f'"{r.format(place)}",1' for r in rumours]
+        rows += [f'"{f.format(place)} số {i}",0' for f in facts]
+    (workdir / "rumours.csv").write_text("\n".join(rows) + "\n")
+    result = botkit("train", "--data", "rumours.csv", "--output", "rumour-model", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert (workdir / "rumour-model" / "model.skops").exists()
+    (workdir / "in.csv").write_text("id,text\na,CHIA SẺ GẤP thôn 9 sắp vỡ đập\n")
+    result = botkit("classify", "--input", "in.csv", "--model", "rumour-model", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    row = json.loads(result.stdout)
+    assert set(row["scores"]) == {"0", "1"} and row["label"] == "1"
+    result = botkit(
+        "eval",
+        "--model",
+        "rumour-model",
+        "--data",
+        "rumours.csv",
+        "--plot",
+        "eval.png",
+        cwd=workdir,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "macro-F1" in result.stdout and (workdir / "eval.png").stat().st_size > 1000
+
+
+def test_training_data_errors_come_before_any_work(workdir: Path) -> None:
+    (workdir / "bad.csv").write_text("message,label\nxin chao,0\n")
+    result = botkit("train", "--data", "bad.csv", cwd=workdir)
+    assert result.returncode == 2 and "text" in result.stderr
+
+
+def test_promotion_gate_and_rollback(workdir: Path) -> None:
+    (workdir / "models").unlink()
+    shutil.copytree(ROOT / "models", workdir / "models")
+    current = json.loads((workdir / "models" / "registry.json").read_text())["current"]
+    # a deliberately weak default-taxonomy model: one message per label, no seed
+    rows = [
+        "text,label",
+        "tin giả covid,fake_news",
+        "trộm xe,crime_report",
+        "chuyển khoản nhận quà,scam",
+        "xe tông nhau,traffic_accident",
+        "chào cả nhà,normal",
+    ]
+    (workdir / "weak.csv").write_text("\n".join(rows) + "\n")
+    result = botkit(
+        "train", "--data", "weak.csv", "--no-seed", "--output", "models/weak", cwd=workdir
+    )
+    assert result.returncode == 0, result.stderr
+    refused = botkit("models", "promote", "weak", cwd=workdir)
+    assert refused.returncode == 1 and "refused" in refused.stderr
+    assert botkit("models", "promote", "weak", "--force", cwd=workdir).returncode == 0
+    listing = botkit("models", "list", cwd=workdir).stdout
+    assert "weak" in listing
+    back = botkit("models", "rollback", cwd=workdir)
+    assert back.returncode == 0 and current in back.stdout
