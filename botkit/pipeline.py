@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 from botkit.adapter import InboundEvent
 from botkit.classify import Analysis, ClassifierService
@@ -58,20 +59,41 @@ class Pipeline:
         return await asyncio.to_thread(self.service.analyse, [m.text for m in messages])
 
     async def handle(self, events: list[InboundEvent]) -> None:
-        messages = [e for e in events if isinstance(e, Message)]
-        analyses = dict(zip(map(id, messages), await self.analyse(messages), strict=True))
-        for event in events:
-            try:
-                if isinstance(event, Message):
-                    await self.apply(event, analyses[id(event)])
-                elif isinstance(event, OfficerCommand):
-                    await self.command(event)
-                else:
-                    await self.onboarding.handle(event)
-            except Exception as exc:
-                # One bad event must not take the batch down; it is kept for a retry.
-                log.exception("failed to handle %s", _describe(event))
-                self.failed.append((event, f"{type(exc).__name__}: {exc}"))
+        """Handle events in order; each run of messages is classified as one batch.
+
+        A command ends a run: a message after an officer confirms a hoax must be
+        classified knowing that claim.
+        """
+        run: list[Message] = []
+        for event in [*events, None]:
+            if isinstance(event, Message):
+                run.append(event)
+                continue
+            if run:
+                await self._apply_run(run)
+                run = []
+            if isinstance(event, OfficerCommand):
+                await self._guarded(event, self.command(event))
+            elif event is not None:
+                await self._guarded(event, self.onboarding.handle(event))
+
+    async def _apply_run(self, run: list[Message]) -> None:
+        try:
+            analyses = await self.analyse(run)
+        except Exception as exc:
+            log.exception("classifying %d message(s) failed; kept for a retry", len(run))
+            self.failed += [(m, f"{type(exc).__name__}: {exc}") for m in run]
+            return
+        for message, analysis in zip(run, analyses, strict=True):
+            await self._guarded(message, self.apply(message, analysis))
+
+    async def _guarded(self, event: InboundEvent, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except Exception as exc:
+            # One bad event must not take the batch down; it is kept for a retry.
+            log.exception("failed to handle %s", _describe(event))
+            self.failed.append((event, f"{type(exc).__name__}: {exc}"))
 
     async def retry_failed(self, max_attempts: int) -> list[tuple[InboundEvent, str]]:
         """Handle failed events again; return those that failed `max_attempts` times."""

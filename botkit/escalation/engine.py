@@ -79,7 +79,9 @@ class EscalationEngine:
         now = self.clock.now()
         msg = flag.message
         window = timedelta(hours=self.config.grouping.window_hours)
-        incident = await self.store.find_open_incident(flag.content_key, now - window)
+        incident = await self._claimed_incident(flag, now - window)
+        if incident is None:
+            incident = await self.store.find_open_incident(flag.content_key, now - window)
         if incident is not None:
             incident, added = await self.store.add_occurrence(
                 incident.id, flagged_id, msg.platform, msg.chat_id, msg.message_id, now
@@ -129,6 +131,16 @@ class EscalationEngine:
             officers = self._on_duty(copy_unit)
             await self.notifier.page(incident, officers, "copy", 0)
         return incident
+
+    async def _claimed_incident(self, flag: Flag, since: datetime) -> Incident | None:
+        """A message matching a confirmed hoax joins that hoax's incident while it is open."""
+        if flag.verdict.claim_id is None:
+            return None
+        incident_id = await self.store.claim_incident(flag.verdict.claim_id)
+        detail = await self.store.incident(incident_id) if incident_id is not None else None
+        if detail is None or detail.incident.state is IncidentState.RESOLVED:
+            return None
+        return detail.incident if detail.incident.last_seen >= since else None
 
     def _units(self, flag: Flag) -> list[str]:
         units = self.router.units_for(flag.category, flag.jurisdiction)

@@ -50,7 +50,13 @@ class Notifier:
                 return adapter_name, chat
         return None
 
-    def render(self, incident: Incident, kind: str = "alert", step: int = 0) -> str:
+    def render(
+        self,
+        incident: Incident,
+        kind: str = "alert",
+        step: int = 0,
+        evidence: list[tuple[str, str]] | None = None,
+    ) -> str:
         t = self.texts
         lines = []
         if kind == "escalated":
@@ -75,8 +81,11 @@ class Notifier:
             ),
             t.get("alert.state", state=t.get(f"state.{incident.state.value}")),
         ]
+        if evidence:
+            shown = "; ".join(f"{t.get(f'evidence.{k}')} {v}" for k, v in evidence)
+            lines.append(t.get("alert.evidence", evidence=shown))
         if incident.claim_id:
-            lines.append(t.get("alert.claim", claim_id=incident.claim_id, similarity="≥ ngưỡng"))
+            lines.append(t.get("alert.claim", claim_id=incident.claim_id))
         actions = allowed_actions(incident.state)
         if actions:
             commands = " · ".join(f"/{a} {incident.id}" for a in actions)
@@ -137,7 +146,9 @@ class Notifier:
 
     async def _deliver(self, row: AlertRow, incident: Incident, kind: str, step: int) -> bool:
         now = self.clock.now()
-        action = SendText(row.contact, self.render(incident, kind, step), self.buttons(incident))
+        evidence = await self.store.incident_evidence(incident.id)
+        text = self.render(incident, kind, step, evidence)
+        action = SendText(row.contact, text, self.buttons(incident))
         try:
             ref = await self.dispatcher.send(row.platform, action)
         except Unsupported as exc:
@@ -170,10 +181,11 @@ class Notifier:
 
     async def refresh(self, incident: Incident) -> None:
         """Edit every delivered alert of the incident in place."""
+        evidence = await self.store.incident_evidence(incident.id)
         for row in await self.store.alerts(incident.id, ["sent"]):
             if row.delivery_ref is None:
                 continue
-            text = self.render(incident, row.kind, row.step)
+            text = self.render(incident, row.kind, row.step, evidence)
             try:
                 await self.dispatcher.send(
                     row.platform,

@@ -322,6 +322,22 @@ class SqliteStore:
 
         return await self._run(q)
 
+    async def incident_evidence(self, incident_id: int, limit: int = 8) -> list[tuple[str, str]]:
+        """Distinct evidence of the incident's messages, oldest first: what officers act on."""
+
+        def q() -> list[tuple[str, str]]:
+            found: dict[tuple[str, str], None] = {}
+            rows = self.db.execute(
+                "SELECT evidence FROM flagged_messages WHERE incident_id=? ORDER BY id LIMIT 50",
+                (incident_id,),
+            )
+            for (raw,) in rows:
+                for kind, value in json.loads(raw):
+                    found.setdefault((kind, value), None)
+            return list(found)[:limit]
+
+        return await self._run(q)
+
     async def mark_corrected(self, incident_id: int, platform: str, chat_id: str) -> bool:
         """Claim the one correction a group gets per incident; False when already done."""
 
@@ -554,6 +570,14 @@ class SqliteStore:
                 (claim_id, incident_id, text, _ts(at)),
             )
         )
+
+    async def claim_incident(self, claim_id: str) -> int | None:
+        row = await self._run(
+            lambda: self.db.execute(
+                "SELECT incident_id FROM claims WHERE claim_id=?", (claim_id,)
+            ).fetchone()
+        )
+        return row[0] if row else None
 
     async def claims(self) -> list[tuple[str, str]]:
         return await self._run(

@@ -62,10 +62,14 @@ class Harness:
         content_key: str | None = None,
         jurisdiction: int = 24280,
         places: tuple[int, ...] = (),
+        evidence: tuple[tuple[str, str], ...] = (),
+        claim_id: str | None = None,
     ) -> int | None:
         n = next(_ids)
         msg = Message("test", chat, str(n), text, self.clock.now(), sender_id=f"s{n}")
-        verdict = Verdict(((category, 0.9), ("normal", 0.1)), category, "test-model")
+        verdict = Verdict(
+            ((category, 0.9), ("normal", 0.1)), category, "test-model", claim_id=claim_id
+        )
         policy = self.config.categories[category].policy
         flag = Flag(
             msg,
@@ -89,7 +93,7 @@ class Harness:
             category=category,
             score=0.9,
             model_version="test-model",
-            evidence=(),
+            evidence=evidence,
             received_at=self.clock.now(),
         )
         incident = await self.engine.handle_flag(flag, record)

@@ -34,6 +34,17 @@ async def test_flag_opens_incident_and_pages_the_officer_on_duty(h: Harness) -> 
     assert h.kinds() == ["opened"]
 
 
+async def test_alert_shows_the_evidence_officers_act_on(h: Harness) -> None:
+    await h.flag(
+        category="scam",
+        text="ck phí nhận quà vào stk",
+        evidence=(("bank_account", "19031234567890"), ("hamlet", "thôn 3")),
+    )
+    sent = h.dispatcher.to("u-thanh")[0]
+    assert isinstance(sent, SendText)
+    assert "STK 19031234567890" in sent.text and "thôn/buôn thôn 3" in sent.text
+
+
 async def test_one_hoax_in_fifty_groups_is_one_incident_one_page(h: Harness) -> None:
     for i in range(50):
         await h.flag(chat=f"group-{i}", content_key="same-hoax")
@@ -142,6 +153,29 @@ async def test_confirmed_hoax_is_corrected_once_per_group_and_becomes_a_claim(h:
         a for _, a in h.dispatcher.sent if isinstance(a, SendText) and "SAI SỰ THẬT" in a.text
     ]
     assert sorted(a.chat_id for a in corrections) == ["g1", "g2", "g3"]
+
+
+async def test_a_later_variant_matching_the_confirmed_claim_joins_its_incident(
+    h: Harness,
+) -> None:
+    incident_id = await h.flag(text="Thôn 3 có 15 ca covid, phong tỏa từ tối nay", chat="g1")
+    await h.command("u-thanh", "confirm", incident_id)
+    [claim_id] = h.claims
+    joined = await h.flag(
+        text="chia se gap thon 3 co 15 ca covid",
+        chat="g9",
+        content_key=f"claim:{claim_id}",
+        claim_id=claim_id,
+    )
+    assert joined == incident_id
+    incidents = await h.store.incidents()
+    assert len(incidents) == 1 and incidents[0].groups == 2
+    corrected = [
+        a.chat_id
+        for _, a in h.dispatcher.sent
+        if isinstance(a, SendText) and "SAI SỰ THẬT" in a.text
+    ]
+    assert corrected == ["g1", "g9"]
 
 
 async def test_message_naming_another_commune_goes_there_with_copy(h: Harness) -> None:

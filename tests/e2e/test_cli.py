@@ -266,3 +266,17 @@ def test_promotion_gate_and_rollback(workdir: Path) -> None:
     assert "weak" in listing
     back = botkit("models", "rollback", cwd=workdir)
     assert back.returncode == 0 and current in back.stdout
+
+
+def test_a_confirmed_hoax_is_recognised_when_it_comes_back_reworded(workdir: Path) -> None:
+    stdin = (
+        "Hùng: CHIA SẺ GẤP!!! Thôn 3 xã Cư M'gar đã có 15 ca nhiễm covid, bệnh viện huyện"
+        " phong tỏa từ tối nay, ai có người nhà ở đó đừng về\n"
+        "/confirm 1\n"
+        "Lan: thon 3 xa cu mgar da co 15 ca nhiem covid benh vien huyen phong toa tu toi nay"
+        " 😱😱\n"
+    )
+    result = botkit("run", cwd=workdir, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    assert "⚑ updated #1 fake_news" in result.stdout
+    assert "opened #2" not in result.stdout
