@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from botkit.adapter import GroupJoined, GroupLeft, GroupMigrated, GroupSetup
 from botkit.clock import Clock
 from botkit.config import Config
-from botkit.dispatch import Dispatcher
+from botkit.dispatch import Dispatcher, reply
 from botkit.groups import GroupDirectory
 from botkit.outbound import Button, SendText
 from botkit.places import PlaceBook
 from botkit.storage.base import Store
 from botkit.texts import Texts
-
-log = logging.getLogger(__name__)
 
 GroupEvent = GroupJoined | GroupLeft | GroupSetup | GroupMigrated
 
@@ -102,10 +98,4 @@ class Onboarding:
         )
 
     async def _send(self, platform: str, action: SendText) -> None:
-        if not self.dispatcher.has(platform):
-            log.warning("no running adapter %r to reply through", platform)
-            return
-        try:
-            await self.dispatcher.send(platform, action)
-        except Exception as exc:
-            log.warning("message to a group through %s failed: %s", platform, exc)
+        await reply(self.dispatcher, platform, action)

@@ -12,6 +12,7 @@ from botkit.clock import Clock
 from botkit.config import Config
 from botkit.decide import decide
 from botkit.dispatch import Dispatcher
+from botkit.dispatch import reply as reply_to
 from botkit.domain import Message, OfficerCommand
 from botkit.escalation import EscalationEngine
 from botkit.groups import GroupDirectory
@@ -135,18 +136,9 @@ class Pipeline:
     async def command(self, cmd: OfficerCommand) -> None:
         reply = await self.engine.handle_command(cmd)
         target = cmd.chat_id or cmd.sender_id
-        await self._reply(cmd.platform, target, reply, cmd.reply_ref)
-
-    async def _reply(
-        self, platform: str, chat_id: str, text: str, reply_to: str | None = None
-    ) -> None:
-        if not self.dispatcher.has(platform):
-            log.warning("no running adapter %r to reply through", platform)
-            return
-        try:
-            await self.dispatcher.send(platform, SendText(chat_id, text, reply_to=reply_to))
-        except Exception as exc:
-            log.warning("reply through %s failed: %s", platform, exc)
+        await reply_to(
+            self.dispatcher, cmd.platform, SendText(target, reply, reply_to=cmd.reply_ref)
+        )
 
 
 def _describe(event: InboundEvent) -> str:
