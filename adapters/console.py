@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import re
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import ClassVar, TextIO
 
@@ -45,11 +46,19 @@ class ConsoleAdapter(Adapter):
 
     async def run(self, inbox: Inbox) -> None:
         loop = asyncio.get_running_loop()
-        interactive = self.stdin.isatty()
-        if interactive:
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def read() -> None:
+            # A daemon thread: a blocked readline must not keep the process alive on shutdown.
+            for raw in iter(self.stdin.readline, ""):
+                loop.call_soon_threadsafe(lines.put_nowait, raw)
+            loop.call_soon_threadsafe(lines.put_nowait, "")
+
+        if self.stdin.isatty():
             self._print("botkit console — gõ tin nhắn của nhóm, hoặc /ack ID, Ctrl-D để thoát")
+        threading.Thread(target=read, name="console-stdin", daemon=True).start()
         while not self._closed:
-            line = await loop.run_in_executor(None, self.stdin.readline)
+            line = await lines.get()
             if line == "":
                 return  # EOF
             event = self.parse_line(line.rstrip("\r\n"))

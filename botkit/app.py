@@ -8,12 +8,14 @@ import dataclasses
 import json
 import logging
 import secrets
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from botkit.adapter import Adapter, InboundEvent
+from botkit.adapter import Adapter, InboundEvent, Inbox
 from botkit.classify import ClassifierService
 from botkit.clock import Clock, SystemClock
 from botkit.config import Config
@@ -135,6 +137,7 @@ class App:
         self.notifier.config = config
         self.engine.config = config
         self.engine.router = Router(config)
+        self.engine.tz = self.notifier.tz = ZoneInfo(config.bot.timezone)
         log.info("configuration reloaded")
 
     async def close(self) -> None:
@@ -205,8 +208,28 @@ def build_adapters(config: Config) -> dict[str, Adapter]:
     return adapters
 
 
-async def serve(app: App, adapters: dict[str, Adapter], tick_seconds: float = 1.0) -> None:
-    """Run until every adapter's source ends (the console at EOF) or the task is cancelled."""
+async def supervise(adapter: Adapter, inbox: Inbox, max_delay: float = 60.0) -> None:
+    """Run one adapter; when it fails, log it and restart it, so the others keep serving."""
+    delay = 1.0
+    while True:
+        try:
+            await adapter.run(inbox)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("adapter %s stopped: %s; restarting in %.0f s", adapter.name, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+
+
+async def serve(
+    app: App,
+    adapters: dict[str, Adapter],
+    tick_seconds: float = 1.0,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until every adapter's source ends (the console at EOF) or `stop` is set."""
     queue = MemoryQueue()
 
     class _Inbox:
@@ -231,11 +254,18 @@ async def serve(app: App, adapters: dict[str, Adapter], tick_seconds: float = 1.
 
     inbox = _Inbox()
     background = [asyncio.create_task(worker()), asyncio.create_task(scheduler())]
+    runners = [asyncio.create_task(supervise(a, inbox)) for a in adapters.values()]
+    stopping = asyncio.create_task((stop or asyncio.Event()).wait())
     try:
-        await asyncio.gather(*(a.run(inbox) for a in adapters.values()))
+        all_done: asyncio.Future[Any] = asyncio.gather(*runners)
+        await asyncio.wait([all_done, stopping], return_when=FIRST_COMPLETED)
+        for runner in runners:  # asked to stop: no new events, but finish the accepted ones
+            runner.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
         await queue.join()  # every accepted event handled before we stop
         await app.tick()
     finally:
+        stopping.cancel()
         for task in background:
             task.cancel()
         for task in background:

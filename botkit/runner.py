@@ -79,8 +79,13 @@ async def run_bot(
     )
     if config_path is not None:
         _reload_on_sighup(app, config_path)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Stop taking new events, handle the accepted ones, then exit.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     try:
-        await serve(app, adapters)
+        await serve(app, adapters, stop=stop)
     finally:
         await app.close()
     console.print(

@@ -32,8 +32,9 @@ def imported_modules(package: str) -> dict[str, set[str]]:
     [("botkit", PLATFORM_LIBS), ("classifiers", {"botkit", "adapters"} | PLATFORM_LIBS)],
 )
 def test_no_import_against_the_direction(package: str, forbidden: set[str]) -> None:
-    offenders = {f: sorted(n & forbidden) for f, n in imported_modules(package).items()
-                 if n & forbidden}
+    offenders = {
+        f: sorted(n & forbidden) for f, n in imported_modules(package).items() if n & forbidden
+    }
     assert offenders == {}
 
 
@@ -43,6 +44,7 @@ def test_running_the_core_loads_no_platform_library() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in"
         f" {sorted(PLATFORM_LIBS)!r}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert out.stdout.strip() == "[]"

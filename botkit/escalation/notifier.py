@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict, deque
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from botkit.adapter import Unsupported
 from botkit.clock import Clock
@@ -39,6 +40,7 @@ class Notifier:
         self._sent_at: dict[str, deque[datetime]] = defaultdict(deque)
         self._held: dict[str, list[int]] = defaultdict(list)
         self._dirty: set[int] = set()
+        self.tz = ZoneInfo(config.bot.timezone)  # officers read local time
 
     def contact(self, officer_id: str) -> tuple[str, str] | None:
         """The first contact of the officer on an adapter that is running."""
@@ -77,7 +79,7 @@ class Notifier:
                 "alert.seen",
                 groups=incident.groups,
                 occurrences=incident.occurrences,
-                last_seen=incident.last_seen.strftime("%d/%m %H:%M"),
+                last_seen=incident.last_seen.astimezone(self.tz).strftime("%d/%m %H:%M"),
             ),
             t.get("alert.state", state=t.get(f"state.{incident.state.value}")),
         ]

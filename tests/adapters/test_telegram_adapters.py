@@ -63,8 +63,14 @@ FAST: dict[str, Any] = {"rate_chat_per_second": 0}
 @pytest.fixture(autouse=True)
 def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     # httpx honours proxy variables; loopback traffic must never be routed elsewhere
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -91,7 +97,8 @@ async def test_send_works_before_run(cls: AdapterClass, api: FakeBotAPI) -> None
     assert sent["text"] == "🚨 Vụ #12 https://scam.example"
     rows = sent["reply_markup"]["inline_keyboard"]
     assert [[b["callback_data"] for b in row] for row in rows] == [
-        ["ack:12", "confirm:12"], ["false:12", "resolve:12"],
+        ["ack:12", "confirm:12"],
+        ["false:12", "resolve:12"],
     ]
     call = api.calls_to("sendMessage")[0]
     assert call.params["link_preview_options"] == {"is_disabled": True}
@@ -176,7 +183,9 @@ async def test_send_follows_a_migrated_group(cls: AdapterClass, api: FakeBotAPI)
     assert ref is not None and again is not None
     # the second send went straight to the supergroup
     assert [c.params["chat_id"] for c in api.calls_to("sendMessage")] == [
-        BASIC["id"], -1009000000001, -1009000000001,
+        BASIC["id"],
+        -1009000000001,
+        -1009000000001,
     ]
 
 
@@ -284,7 +293,9 @@ async def test_a_rejected_token_stops_run_with_a_clear_error(
     cls: AdapterClass, api: FakeBotAPI
 ) -> None:
     adapter = cls(
-        "tg", adapter_settings(api), environ={"TG_TOKEN": "999:wrong-token"}  # type: ignore[call-arg]
+        "tg",
+        adapter_settings(api),
+        environ={"TG_TOKEN": "999:wrong-token"},  # type: ignore[call-arg]
     )
     with pytest.raises(Exception, match="rejected the bot token"):
         await asyncio.wait_for(adapter.run(RecordingInbox()), 10)
@@ -351,8 +362,9 @@ async def test_setup_by_a_member_is_refused_in_the_group(
     inbox = RecordingInbox()
     async with running(adapter, inbox):
         await wait_polling(api)
-        api.push_update(tu.message_update(tu.text_message(GROUP, RESIDENT, "/setup Cư M'gar",
-                                                          message_id=90)))
+        api.push_update(
+            tu.message_update(tu.text_message(GROUP, RESIDENT, "/setup Cư M'gar", message_id=90))
+        )
         call = await api.wait_for_call("sendMessage")
     assert call.params["text"] == SETUP_ADMIN_ONLY
     assert call.params["reply_parameters"]["message_id"] == 90
@@ -413,8 +425,12 @@ async def test_foreign_button_is_answered_at_once(cls: AdapterClass, api: FakeBo
 
 async def test_embedded_in_a_ptb_application(api: FakeBotAPI) -> None:
     application = (
-        ApplicationBuilder().token(TOKEN).base_url(api.api_url).base_file_url(api.file_url)
-        .updater(None).build()
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(api.api_url)
+        .base_file_url(api.file_url)
+        .updater(None)
+        .build()
     )
     seen: list[str] = []
 
@@ -464,11 +480,13 @@ async def test_embedded_in_an_aiogram_dispatcher(api: FakeBotAPI) -> None:
     try:
         async with running(adapter, inbox):
             alert = tu.text_message(tu.private_chat(OFFICER), BOT, "Vụ #1", message_id=8)
-            for i, data in enumerate((
-                tu.message_update(tu.text_message(GROUP, RESIDENT, "tin đồn", message_id=9)),
-                tu.callback_query_update(OFFICER, alert, "ack:1", query_id="q"),
-                tu.callback_query_update(RESIDENT, alert, "vote:2", query_id="v"),
-            )):
+            for i, data in enumerate(
+                (
+                    tu.message_update(tu.text_message(GROUP, RESIDENT, "tin đồn", message_id=9)),
+                    tu.callback_query_update(OFFICER, alert, "ack:1", query_id="q"),
+                    tu.callback_query_update(RESIDENT, alert, "vote:2", query_id="v"),
+                )
+            ):
                 data["update_id"] = i + 1
                 await dp.feed_raw_update(bot, data)
             ref = await adapter.send(SendText("555", "qua bot của ứng dụng chủ"))
@@ -479,4 +497,3 @@ async def test_embedded_in_an_aiogram_dispatcher(api: FakeBotAPI) -> None:
     assert ref == str(api.sent_messages(555)[0]["message_id"])
     wanted = aio_embed.allowed_updates(dp)
     assert {"message", "edited_message", "callback_query", "my_chat_member"} <= set(wanted)
-

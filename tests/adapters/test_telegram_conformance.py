@@ -62,12 +62,26 @@ def config_dict(name: str, adapter_options: dict[str, Any]) -> dict[str, Any]:
         "bot": {"data_dir": "var", "hash_key_env": "BOTKIT_TEST_HASH_KEY"},
         "jurisdiction": {"province": 66, "communes": [CU_MGAR, EA_TUL], "default": CU_MGAR},
         "units": [
-            {"id": "cu-mgar", "name": "Công an xã Cư M'gar", "kind": "commune_police",
-             "jurisdictions": [CU_MGAR], "shifts": [{"officers": ["thanh"]}]},
-            {"id": "ea-tul", "name": "Công an xã Ea Tul", "kind": "commune_police",
-             "jurisdictions": [EA_TUL], "shifts": [{"officers": ["hoa"]}]},
-            {"id": "csgt", "name": "Đội CSGT", "kind": "traffic_police",
-             "shifts": [{"officers": ["thanh"]}]},
+            {
+                "id": "cu-mgar",
+                "name": "Công an xã Cư M'gar",
+                "kind": "commune_police",
+                "jurisdictions": [CU_MGAR],
+                "shifts": [{"officers": ["thanh"]}],
+            },
+            {
+                "id": "ea-tul",
+                "name": "Công an xã Ea Tul",
+                "kind": "commune_police",
+                "jurisdictions": [EA_TUL],
+                "shifts": [{"officers": ["hoa"]}],
+            },
+            {
+                "id": "csgt",
+                "name": "Đội CSGT",
+                "kind": "traffic_police",
+                "shifts": [{"officers": ["thanh"]}],
+            },
         ],
         "officers": [
             {"id": "thanh", "name": "Y Thành", "unit": "cu-mgar", "contacts": contact},
@@ -96,11 +110,14 @@ class System:
         return [c for c in self.api.calls_to("sendMessage") if c.params.get("chat_id") == chat_id]
 
     async def next_send(
-        self, chat_id: int, where: Callable[[RecordedCall], bool] = lambda c: True,
+        self,
+        chat_id: int,
+        where: Callable[[RecordedCall], bool] = lambda c: True,
         timeout: float = 15.0,
     ) -> RecordedCall:
         return await self.api.wait_for_call(
-            "sendMessage", lambda c: c.params.get("chat_id") == chat_id and where(c),
+            "sendMessage",
+            lambda c: c.params.get("chat_id") == chat_id and where(c),
             timeout=timeout,
         )
 
@@ -112,7 +129,8 @@ class System:
             return [m for m in self.api.sent_messages(officer) if "reply_markup" in m]
 
         alerts = await self.api.wait_until(
-            lambda: delivered() if len(delivered()) > skip else None, 15,
+            lambda: delivered() if len(delivered()) > skip else None,
+            15,
             description=f"an alert to {officer}",
         )
         message = alerts[skip]
@@ -122,12 +140,12 @@ class System:
         return message, int(incident)
 
 
-
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotAPI]:
     async with FakeBotAPI(bot_token=TOKEN, bot_username="botkit_test_bot") as fake:
-        fake.add_chat(GROUP, bot_member="left",
-                      members=[tu.member_owner(ADMIN), tu.member_member(RESIDENT)])
+        fake.add_chat(
+            GROUP, bot_member="left", members=[tu.member_owner(ADMIN), tu.member_member(RESIDENT)]
+        )
         fake.add_chat(BASIC, bot_member="left", members=[tu.member_owner(ADMIN)])
         fake.add_chat(tu.private_chat(THANH))
         fake.add_chat(tu.private_chat(HOA))
@@ -300,8 +318,13 @@ async def test_429_is_retried_and_no_alert_is_lost(
     # alert and its housekeeping resends it until Telegram accepts.
     async with system_factory(cls, max_retries=1, rate_chat_per_second=0) as s:
         await bind_group(s)
-        s.api.fail_next("sendMessage", 429, retry_after=1, times=3,
-                        when=lambda c: c.params.get("chat_id") == 555)
+        s.api.fail_next(
+            "sendMessage",
+            429,
+            retry_after=1,
+            times=3,
+            when=lambda c: c.params.get("chat_id") == 555,
+        )
         s.api.push_update(post(GROUP, HOAX))
         await s.alert()
         attempts = s.sent_to(555)
@@ -315,13 +338,11 @@ async def test_migrated_group_keeps_its_commune(
 ) -> None:
     async with system_factory(cls, rate_chat_per_second=0) as s:
         await bind_group(s, BASIC, "Ea Tul")
-        s.api.push_update(tu.message_update(
-            tu.migrate_to_chat_message(BASIC, MIGRATED_TO, ADMIN)
-        ))
+        s.api.push_update(tu.message_update(tu.migrate_to_chat_message(BASIC, MIGRATED_TO, ADMIN)))
         new_chat = {"id": MIGRATED_TO, "type": "supergroup", "title": BASIC["title"]}
-        s.api.push_update(tu.message_update(
-            tu.migrate_from_chat_message(new_chat, BASIC["id"], ADMIN)
-        ))
+        s.api.push_update(
+            tu.message_update(tu.migrate_from_chat_message(new_chat, BASIC["id"], ADMIN))
+        )
         s.api.push_update(post(new_chat, HOAX_EA_TUL))
         # Ea Tul's officer is alerted, not the default commune's: the binding moved along
         await s.alert(officer=556)
@@ -378,9 +399,9 @@ async def test_setup_by_a_member_is_refused(
         s.api.push_update(tu.bot_added_update(GROUP, BOT, ADMIN))
         await s.next_send(GROUP["id"])
         s.api.push_update(post(GROUP, "/setup Ea Tul", sender=RESIDENT))
-        refusal = await s.next_send(GROUP["id"], lambda c: "quản trị" in c.params["text"]
-                                    and "/setup" in c.params["text"])
+        refusal = await s.next_send(
+            GROUP["id"], lambda c: "quản trị" in c.params["text"] and "/setup" in c.params["text"]
+        )
         assert not refusal.params["text"].startswith("Đã gắn")
         group = await s.app.store.group(s.name, str(GROUP["id"]))
         assert group is not None and group[1] == "pending"
-

@@ -65,8 +65,9 @@ def context(admins: Admins | None = None, max_chars: int = 16_384) -> ConvertCon
     return ConvertContext("tg-main", "botkit_test_bot", admins or Admins(7), max_chars)
 
 
-def text_update(text: str, chat: dict[str, Any] = GROUP, sender: dict[str, Any] = RESIDENT,
-                **kw: Any) -> dict[str, Any]:
+def text_update(
+    text: str, chat: dict[str, Any] = GROUP, sender: dict[str, Any] = RESIDENT, **kw: Any
+) -> dict[str, Any]:
     return tu.message_update(tu.text_message(chat, sender, text, message_id=11, date=T0, **kw))
 
 
@@ -209,7 +210,9 @@ async def test_setup_by_a_member_is_politely_refused(convert: Convert) -> None:
     assert out.owned is True
     assert out.notice is not None
     assert (out.notice.chat_id, out.notice.text, out.notice.reply_to) == (
-        "-1001000000001", SETUP_ADMIN_ONLY, "11",
+        "-1001000000001",
+        SETUP_ADMIN_ONLY,
+        "11",
     )
 
 
@@ -246,8 +249,9 @@ async def test_migration(convert: Convert) -> None:
 
 @pytest.mark.parametrize("convert", LIBRARIES)
 async def test_officer_command_in_private(convert: Convert) -> None:
-    out = await convert(text_update("/ack 12", chat=tu.private_chat(OFFICER), sender=OFFICER),
-                        context())
+    out = await convert(
+        text_update("/ack 12", chat=tu.private_chat(OFFICER), sender=OFFICER), context()
+    )
     assert out.owned is True
     assert out.events == (
         OfficerCommand(
@@ -300,7 +304,12 @@ async def test_button_press(convert: Convert) -> None:
     (cmd,) = out.events
     assert isinstance(cmd, OfficerCommand)
     assert (cmd.platform, cmd.sender_id, cmd.command, cmd.argument, cmd.chat_id, cmd.reply_ref) == (
-        "tg-main", "555", "ack", "12", "555", "cb:30:cbq-9",
+        "tg-main",
+        "555",
+        "ack",
+        "12",
+        "555",
+        "cb:30:cbq-9",
     )
     assert out.owned is True and out.callback_id == "cbq-9"
 

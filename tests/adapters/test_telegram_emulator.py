@@ -1020,7 +1020,6 @@ def test_markdown_v2_entities() -> None:
     assert entities[-1]["url"] == "https://a.vn/(x)"
 
 
-
 async def test_a_pushed_message_never_overwrites_one_the_bot_sent(
     api: FakeBotAPI, group: dict[str, Any], ptb: telegram.Bot
 ) -> None:

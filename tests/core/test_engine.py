@@ -27,6 +27,7 @@ async def test_flag_opens_incident_and_pages_the_officer_on_duty(h: Harness) -> 
     sent = h.dispatcher.to("u-thanh")[0]
     assert isinstance(sent, SendText)
     assert "fake_news" in sent.text and "Tin giả" in sent.text
+    assert "lần cuối 02/03 09:00" in sent.text  # 02:00 UTC is 09:00 in Vietnam
     # buttons offer what the state allows: resolving needs an acknowledgement first
     assert [b.action for b in sent.buttons] == [
         f"{a}:{incident_id}" for a in ("ack", "confirm", "false")

@@ -280,3 +280,30 @@ def test_a_confirmed_hoax_is_recognised_when_it_comes_back_reworded(workdir: Pat
     assert result.returncode == 0, result.stderr
     assert "⚑ updated #1 fake_news" in result.stdout
     assert "opened #2" not in result.stdout
+
+
+def test_sigterm_stops_after_handling_what_was_accepted(workdir: Path) -> None:
+    import signal
+    import time
+
+    env = {**os.environ, "BOTKIT_HASH_KEY": "test-key-0123456789abcdef", "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [*BOTKIT, "run"],
+        cwd=workdir,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("Tư: co trom vao nha em o thon 5 lay mat xe wave, ae ai thay bao giup\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    seen = ""
+    while "⚑ opened" not in seen and time.monotonic() < deadline:
+        seen += proc.stdout.readline()
+    proc.send_signal(signal.SIGTERM)  # stdin stays open: only the signal can stop it
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "⚑ opened #1 crime_report" in seen and "done: 1 message(s), 1 flag(s)" in out
