@@ -81,8 +81,12 @@ def load_hash_key(env_name: str, data_dir: Path) -> bytes:
     return key
 
 
+# Telegram-style bot tokens (`123456:AA…`) appear in API URLs that libraries log or raise.
+_BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+
+
 class RedactingFilter(logging.Filter):
-    """Redacts every log record's message, so no handler writes contact details."""
+    """Redacts every log record's message, so no handler writes contact details or tokens."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
@@ -91,5 +95,11 @@ class RedactingFilter(logging.Filter):
             except (TypeError, ValueError):
                 record.msg = str(record.msg)
             record.args = None
-        record.msg = redact(str(record.msg), limit=2000)
+        record.msg = redact(_BOT_TOKEN.sub("[token]", str(record.msg)), limit=2000)
+        if record.exc_info and record.exc_info[1] is not None:
+            # Tracebacks are formatted later from exc_info; fold them in now, redacted.
+            text = logging.Formatter().formatException(record.exc_info)
+            record.msg = f"{record.msg}\n{redact(_BOT_TOKEN.sub('[token]', text), limit=20000)}"
+            record.exc_info = None
+            record.exc_text = None
         return True

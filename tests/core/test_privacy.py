@@ -50,6 +50,20 @@ def test_hash_key_from_environment_or_a_private_file(tmp_path: Path, monkeypatch
     assert os.stat(tmp_path / "hash.key").st_mode & 0o777 == 0o600
 
 
+def test_bot_tokens_and_tracebacks_are_redacted_in_logs(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.redaction.tokens")
+    logger.addFilter(RedactingFilter())
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    with caplog.at_level(logging.INFO):
+        logger.info("POST https://api.telegram.org/bot%s/getUpdates", token)
+        try:
+            raise ConnectionError(f"cannot reach /bot{token}/sendMessage for 0912345678")
+        except ConnectionError:
+            logger.exception("send failed")
+    assert token not in caplog.text and "0912345678" not in caplog.text
+    assert "ConnectionError" in caplog.text  # the traceback is kept, redacted
+
+
 def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("test.redaction")
     logger.addFilter(RedactingFilter())
