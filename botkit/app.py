@@ -20,7 +20,7 @@ from botkit.classify import ClassifierService
 from botkit.clock import Clock, SystemClock
 from botkit.config import Config
 from botkit.dispatch import AdapterDispatcher, Dispatcher
-from botkit.domain import AlertEvent, Message
+from botkit.domain import AlertEvent
 from botkit.escalation import EscalationEngine, Router
 from botkit.escalation.notifier import Notifier
 from botkit.groups import GroupDirectory
@@ -40,10 +40,6 @@ log = logging.getLogger(__name__)
 
 PURGE_EVERY = timedelta(days=1)
 MAX_EVENT_ATTEMPTS = 5
-
-
-class ModelUnavailable(RuntimeError):
-    pass
 
 
 def load_classifier_model(
@@ -276,4 +272,4 @@ async def serve(
         app.save_failed()
 
 
-__all__ = ["App", "Message", "ModelUnavailable", "build_adapters", "serve"]
+__all__ = ["App", "build_adapters", "serve", "supervise"]
