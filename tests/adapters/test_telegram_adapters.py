@@ -60,20 +60,6 @@ BUTTONS = (
 FAST: dict[str, Any] = {"rate_chat_per_second": 0}
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    # httpx honours proxy variables; loopback traffic must never be routed elsewhere
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotAPI]:
     async with FakeBotAPI(bot_token=TOKEN, bot_username="botkit_test_bot") as fake:

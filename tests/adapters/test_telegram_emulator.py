@@ -68,21 +68,6 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    # httpx (PTB) honours proxy variables; loopback traffic must never be routed elsewhere
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-
-
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotAPI]:
     async with FakeBotAPI(bot_token=TOKEN, bot_username="botkit_test_bot") as server:
