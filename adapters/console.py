@@ -3,23 +3,36 @@
 Each input line is `Name: text` or plain text. Lines starting with `/` are officer
 commands (`/ack 12`); `Name: /ack 12` acts as the officer whose console contact is
 `Name`, a bare command as the configured `operator`.
+
+Message ids are unique across runs (a random run tag and a counter), so a second run's
+reports are never taken for the first run's redelivered. Reading is bounded: while botkit
+cannot take more, lines stay in the pipe and the writer waits. Lines already read are handed
+over before the adapter stops, even when it is stopped by a signal.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import logging
 import re
+import secrets
 import sys
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar, TextIO
 
-from botkit.adapter import Adapter, Inbox, Unsupported
+from botkit.adapter import Adapter, InboundEvent, Inbox, IntakeUnavailable, Unsupported
 from botkit.config import AdapterSettings
 from botkit.domain import Message, OfficerCommand
 from botkit.outbound import DeleteMessage, EditText, Outbound, SendText
 
+log = logging.getLogger(__name__)
+
+LINE_BUFFER = 256  # lines read ahead of the intake at most
+RETRY_SECONDS = 1.0
 _NAMED = re.compile(r"^\s*([^:/\n]{1,40}?)\s*:\s*(.*)$")
 _COMMAND = re.compile(r"^/(\w+)(?:@\w+)?(?:\s+(.*))?$")
 
@@ -40,30 +53,69 @@ class ConsoleAdapter(Adapter):
         self.operator = settings.option("operator")
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
+        self._run = secrets.token_hex(3)
         self._ids = itertools.count(1)
         self._sent = itertools.count(1)
         self._closed = False
 
     async def run(self, inbox: Inbox) -> None:
         loop = asyncio.get_running_loop()
-        lines: asyncio.Queue[str] = asyncio.Queue()
+        lines: asyncio.Queue[str | None] = asyncio.Queue(maxsize=LINE_BUFFER)
 
         def read() -> None:
             # A daemon thread: a blocked readline must not keep the process alive on shutdown.
+            # Waiting for room in the queue stops reading: the writer's pipe fills and waits.
             for raw in iter(self.stdin.readline, ""):
-                loop.call_soon_threadsafe(lines.put_nowait, raw)
-            loop.call_soon_threadsafe(lines.put_nowait, "")
+                put = asyncio.run_coroutine_threadsafe(lines.put(raw), loop)
+                try:
+                    put.result()
+                except Exception:  # the loop is gone: nobody will read on
+                    return
+            with contextlib.suppress(RuntimeError):
+                asyncio.run_coroutine_threadsafe(lines.put(None), loop)
 
         if self.stdin.isatty():
             self._print("botkit console — gõ tin nhắn của nhóm, hoặc /ack ID, Ctrl-D để thoát")
         threading.Thread(target=read, name="console-stdin", daemon=True).start()
-        while not self._closed:
-            line = await lines.get()
-            if line == "":
-                return  # EOF
-            event = self.parse_line(line.rstrip("\r\n"))
-            if event is not None:
-                await inbox.submit(event)
+        pending: list[InboundEvent] = []
+        try:
+            while not self._closed:
+                line = await lines.get()
+                ended = line is None
+                for raw in [line, *_take_waiting(lines)]:
+                    if raw is None:
+                        ended = True
+                    elif (event := self.parse_line(raw.rstrip("\r\n"))) is not None:
+                        pending.append(event)
+                await self._hand_over(inbox, pending)
+                pending = []
+                if ended:
+                    return  # EOF
+        except asyncio.CancelledError:
+            # Stopped: what was read must not vanish with the process.
+            pending += [
+                e
+                for raw in _take_waiting(lines)
+                if raw is not None
+                if (e := self.parse_line(raw.rstrip("\r\n"))) is not None
+            ]
+            if pending:
+                with contextlib.suppress(IntakeUnavailable):
+                    await inbox.submit_many(pending, wait=False)
+                    pending = []
+            if pending:
+                log.error("console: %d line(s) read could not be kept", len(pending))
+            raise
+
+    async def _hand_over(self, inbox: Inbox, events: Sequence[InboundEvent]) -> None:
+        """Until botkit takes them: a full intake or failing storage only makes us wait."""
+        while events:
+            try:
+                await inbox.submit_many(events)
+                return
+            except IntakeUnavailable as exc:
+                log.warning("console: lines wait (%s); retrying", exc)
+                await asyncio.sleep(RETRY_SECONDS)
 
     def parse_line(self, line: str) -> Message | OfficerCommand | None:
         if not line.strip():
@@ -83,11 +135,12 @@ class ConsoleAdapter(Adapter):
                 argument=(command.group(2) or "").strip() or None,
                 at=now,
                 chat_id=self.chat,
+                event_id=self._next_id(),
             )
         return Message(
             platform=self.name,
             chat_id=self.chat,
-            message_id=str(next(self._ids)),
+            message_id=self._next_id(),
             text=text,
             sent_at=now,
             sender_id=sender,
@@ -116,8 +169,18 @@ class ConsoleAdapter(Adapter):
             raise Unsupported("the console cannot delete messages")
         return None
 
+    def _next_id(self) -> str:
+        return f"{self._run}-{next(self._ids)}"
+
     async def close(self) -> None:
         self._closed = True
 
     def _print(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
+
+
+def _take_waiting(lines: asyncio.Queue[str | None]) -> list[str | None]:
+    taken: list[str | None] = []
+    while not lines.empty():
+        taken.append(lines.get_nowait())
+    return taken

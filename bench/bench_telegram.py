@@ -241,7 +241,8 @@ async def with_core(
     body: Callable[[FakeBotAPI, Any], Awaitable[None]],
     model: Path | None,
 ) -> None:
-    from botkit.app import App, build_adapters, serve
+    from botkit.app import App, build_adapters
+    from botkit.runtime import serve
     from botkit.dispatch import AdapterDispatcher
 
     os.environ["TG"] = TOKEN

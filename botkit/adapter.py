@@ -8,12 +8,16 @@ platform cannot do raises `Unsupported`, so capabilities are explicit.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from botkit.config import AdapterSettings
 from botkit.domain import Message, OfficerCommand
 from botkit.outbound import Outbound
+
+# `event_id` is the platform's identity of what caused the event (Telegram: the update), so
+# that the same event delivered twice is recognised and handled once.
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,12 +26,14 @@ class GroupJoined:
     chat_id: str
     title: str | None
     by: str | None
+    event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class GroupLeft:
     platform: str
     chat_id: str
+    event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,7 @@ class GroupSetup:
     chat_id: str
     query: str
     by: str | None
+    event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +52,35 @@ class GroupMigrated:
     platform: str
     old_chat_id: str
     new_chat_id: str
+    event_id: str | None = None
 
 
 InboundEvent = Message | OfficerCommand | GroupJoined | GroupLeft | GroupSetup | GroupMigrated
 
 
 class Inbox(Protocol):
+    """Where an adapter hands over events.
+
+    When `submit` returns, the events are durable: only then may the adapter tell its
+    platform they arrived (advance Telegram's offset, answer a webhook 200). It raises
+    `IntakeUnavailable` when they were not accepted; the platform must keep them.
+    """
+
     async def submit(self, event: InboundEvent) -> None: ...
+
+    async def submit_many(self, events: Sequence[InboundEvent], *, wait: bool = True) -> None:
+        """Accept several events at once (all or none). `wait=False`: raise `IntakeFull`
+        instead of waiting for room (a webhook answers a retryable status)."""
+        ...
+
+
+class IntakeUnavailable(Exception):
+    """The events were not accepted (storage failing, or botkit stopping): do not confirm
+    them to the platform, which will deliver them again."""
+
+
+class IntakeFull(IntakeUnavailable):
+    """Too many accepted events wait already: slow down and retry."""
 
 
 class Unsupported(Exception):
@@ -59,7 +88,26 @@ class Unsupported(Exception):
 
 
 class DeliveryError(Exception):
-    """Sending failed; the core keeps the alert and retries later."""
+    """Sending failed; the core keeps the alert and decides what next.
+
+    `permanent`: retrying cannot help (blocked bot, deleted account, chat gone); the core
+    tries the officer's next contact or moves the chain on. `retry_after`: the platform asked
+    for a pause (seconds). `ambiguous`: the request may have reached the platform before the
+    failure (a timeout, a dropped connection), so a retry may show the message twice.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous
 
 
 class Adapter(ABC):

@@ -1,35 +1,38 @@
-"""Assembles the core from a config: store, model, engine, pipeline; runs adapters."""
+"""Assembles the core from a config: store, key, model, engine, pipeline, sender."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import json
 import logging
+import os
 import secrets
-from asyncio import FIRST_COMPLETED
+import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from botkit.adapter import Adapter, InboundEvent, Inbox
+from botkit.adapter import Adapter
 from botkit.classify import ClassifierService
 from botkit.clock import Clock, SystemClock
 from botkit.config import Config
+from botkit.delivery import Sender
+from botkit.delivery.render import AlertRenderer
 from botkit.dispatch import AdapterDispatcher, Dispatcher
 from botkit.domain import AlertEvent
-from botkit.escalation import EscalationEngine, Router
-from botkit.escalation.notifier import Notifier
+from botkit.escalation import EscalationEngine
+from botkit.escalation.commands import OfficerDesk
 from botkit.groups import GroupDirectory
+from botkit.intake import DurableInbox
+from botkit.keys import FINGERPRINT_META, HashKey, resolve_hash_key
+from botkit.onboarding import Onboarding
 from botkit.pipeline import Pipeline
 from botkit.places import PlaceBook
-from botkit.privacy import Pseudonymizer, load_hash_key
-from botkit.queue import MemoryQueue
+from botkit.privacy import Pseudonymizer
 from botkit.registry import adapter_class
-from botkit.storage import SqliteStore
+from botkit.sealing import Sealer
+from botkit.storage import Store, open_store
 from botkit.texts import Texts
 from classifiers.claims import ClaimIndex
 from classifiers.entities import EntityExtractor
@@ -39,7 +42,9 @@ from classifiers.registry import ModelRegistry
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = timedelta(days=1)
-MAX_EVENT_ATTEMPTS = 5
+# A done event's key is kept this long, so that a redelivery is recognised (Telegram keeps
+# unconfirmed updates for 24 hours).
+EVENT_KEYS_KEPT = timedelta(hours=48)
 
 
 def load_classifier_model(
@@ -62,18 +67,28 @@ def _resolve(base_dir: Path, path: str) -> Path:
     return p if p.is_absolute() else base_dir / p
 
 
+def worker_name() -> str:
+    """Who holds a lease: host, process and a random tag (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 @dataclasses.dataclass
 class App:
     config: Config
-    store: SqliteStore
-    pipeline: Pipeline
-    engine: EscalationEngine
-    notifier: Notifier
+    store: Store
     service: ClassifierService
     clock: Clock
     dispatcher: Dispatcher
     data_dir: Path
-    dead_lettered: int = 0
+    key: HashKey
+    on_event: Callable[[AlertEvent], None]
+    owner: str = dataclasses.field(default_factory=worker_name)
+    # Rebuilt from the config by `assemble` (a reload rebuilds, it does not patch):
+    engine: EscalationEngine = dataclasses.field(init=False)
+    desk: OfficerDesk = dataclasses.field(init=False)
+    pipeline: Pipeline = dataclasses.field(init=False)
+    sender: Sender = dataclasses.field(init=False)
+    claims_seen: int = 0
 
     @classmethod
     async def build(
@@ -88,112 +103,149 @@ class App:
         model_dir: Path | None = None,
         ephemeral: bool = False,
     ) -> App:
-        clock = clock or SystemClock()
+        """Open the store, check the key, load the model. `ephemeral`: a dry run that
+        writes nothing anywhere, not even a key file."""
         data_dir = _resolve(base_dir, config.bot.data_dir)
-        store = SqliteStore(store_path or _resolve(base_dir, config.storage.path))
-        await store.open()
-        loaded = await asyncio.to_thread(load_classifier_model, config, base_dir, model_dir)
-        claims = ClaimIndex()
-        for claim_id, text in await store.claims():
-            claims.add(claim_id, text)
-        entities = EntityExtractor(config.jurisdiction.province)
-        min_score = min((c.threshold for c in config.categories.values()), default=0.5)
-        service = ClassifierService(
-            loaded, claims, entities, config.grouping.claim_threshold, min_score
-        )
-        texts = Texts(config.bot.language)
-        places = PlaceBook(config.jurisdiction.province)
-        dispatcher = dispatcher or AdapterDispatcher({})
-        notifier = Notifier(config, store, dispatcher, texts, places, clock)
-        engine = EscalationEngine(
-            config, store, notifier, dispatcher, clock, texts, on_event=on_event, claims=service
-        )
-        # A dry run writes nothing, not even a key file.
-        key = (
-            secrets.token_bytes(32)
-            if ephemeral
-            else load_hash_key(config.bot.hash_key_env, data_dir)
-        )
-        pseudonymizer = Pseudonymizer(key)
-        pipeline = Pipeline(
-            config, store, service, engine, pseudonymizer, dispatcher, texts, places, clock
-        )
-        app = cls(config, store, pipeline, engine, notifier, service, clock, dispatcher, data_dir)
-        if not ephemeral:
-            await app.purge_if_due()
+        store = await open_store(config.storage, base_dir, store_path)
+        try:
+            key = await _hash_key(store, config, data_dir, ephemeral)
+            loaded = await asyncio.to_thread(load_classifier_model, config, base_dir, model_dir)
+            entities = EntityExtractor(config.jurisdiction.province)
+            min_score = min((c.threshold for c in config.categories.values()), default=0.5)
+            service = ClassifierService(
+                loaded, ClaimIndex(), entities, config.grouping.claim_threshold, min_score
+            )
+            app = cls(
+                config,
+                store,
+                service,
+                clock or SystemClock(),
+                dispatcher or AdapterDispatcher({}),
+                data_dir,
+                key,
+                on_event or (lambda _event: None),
+            )
+            app.assemble(config)
+            await app.sync_claims()
+            if not ephemeral:
+                await app.purge_if_due()
+        except BaseException:
+            await store.close()
+            raise
         return app
 
-    def reload(self, config: Config) -> None:
-        """Apply a new config to new work; running escalation chains keep their snapshot."""
+    def assemble(self, config: Config) -> None:
+        """Build everything that depends on the config; running chains keep their snapshot."""
+        first = not self._assembled
         self.config = config
-        self.pipeline.config = config
-        self.pipeline.groups = GroupDirectory(config, self.store)
-        self.pipeline.onboarding.config = config
-        self.pipeline.onboarding.groups = self.pipeline.groups
-        self.notifier.config = config
-        self.engine.config = config
-        self.engine.router = Router(config)
-        self.engine.tz = self.notifier.tz = ZoneInfo(config.bot.timezone)
+        texts = Texts(config.bot.language)
+        places = PlaceBook(config.jurisdiction.province)
+        pseudonymizer = Pseudonymizer(self.key.secret)
+        groups = GroupDirectory(config, self.store.groups)
+        self.engine = EscalationEngine(
+            config, self.store, self.dispatcher, self.clock, texts, self.on_event, self.service
+        )
+        self.desk = OfficerDesk(self.engine)
+        onboarding = Onboarding(config, groups, texts, places, self.clock)
+        counters = (0, 0) if first else (self.pipeline.messages, self.pipeline.flags)
+        self.pipeline = Pipeline(
+            config,
+            self.store,
+            self.service,
+            self.engine,
+            self.desk,
+            onboarding,
+            groups,
+            pseudonymizer,
+            self.clock,
+        )
+        self.pipeline.messages, self.pipeline.flags = counters
+        renderer = AlertRenderer(texts, places, ZoneInfo(config.bot.timezone))
+        if not first:
+            self.sender.use(config, renderer)
+        else:
+            self.sender = Sender(
+                config, self.store, self.dispatcher, renderer, self.clock, self.owner
+            )
+
+    @property
+    def _assembled(self) -> bool:
+        return "pipeline" in self.__dict__
+
+    def reload(self, config: Config) -> None:
+        self.assemble(config)
         log.info("configuration reloaded")
+
+    def inbox(self) -> DurableInbox:
+        return DurableInbox(
+            self.store.intake,
+            Sealer(self.key.secret),
+            self.pipeline.pseudonymizer,
+            self.clock,
+            self.config.bot.intake_capacity,
+        )
 
     async def close(self) -> None:
         await self.store.close()
+
+    async def sync_claims(self) -> int:
+        """Known claims another process (or an earlier run) confirmed join the index."""
+        added = 0
+        for seq, claim_id, text in await self.store.incidents.claims(self.claims_seen):
+            self.claims_seen = max(self.claims_seen, seq)
+            if self.service.accepts_claim(text):
+                self.service.add_claim(claim_id, text)
+                added += 1
+        return added
+
+    async def release_dead_leases(self) -> int:
+        """Work held by a process of this host that died (kill -9) is free again at once,
+        instead of when its leases expire."""
+        host = socket.gethostname()
+        dead = [o for o in await self.store.lease_owners() if _dead_here(o, host)]
+        return await self.store.release_leases(dead) if dead else 0
 
     async def purge(self) -> dict[str, int]:
         now = self.clock.now()
         counts = await self.store.purge(
             now - timedelta(days=self.config.bot.retention_days),
             now - timedelta(days=self.config.bot.audit_retention_days),
+            now - EVENT_KEYS_KEPT,
         )
-        await self.store.set_meta("last_purge", now.isoformat())
-        await self.store.audit(now, "botkit", "retention.purge", "store", counts)
+        await self.store.meta.set("last_purge", now.isoformat())
+        await self.store.audit.record(now, "botkit", "retention.purge", "store", counts)
         return counts
 
     async def purge_if_due(self) -> None:
-        last = await self.store.get_meta("last_purge")
+        last = await self.store.meta.get("last_purge")
         if last is None or self.clock.now() - datetime.fromisoformat(last) >= PURGE_EVERY:
             counts = await self.purge()
             if any(counts.values()):
                 log.info("retention purge removed %s", counts)
 
-    async def tick(self) -> None:
-        """Housekeeping: due escalation steps, alert retries, digests, the daily purge."""
-        await self.engine.run_due(force=True)
-        given_up = await self.pipeline.retry_failed(MAX_EVENT_ATTEMPTS)
-        if given_up:
-            self.save_failed(given_up)
-        await self.notifier.flush_updates()
-        await self.notifier.retry_failed()
-        await self.notifier.flush_digests()
-        await self.purge_if_due()
 
-    def save_failed(self, failed: list[tuple[InboundEvent, str]] | None = None) -> Path | None:
-        """Events that could not be handled are written out, never dropped silently."""
-        if failed is None:
-            failed, self.pipeline.failed = self.pipeline.failed, []
-        if not failed:
-            return None
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        path = self.data_dir / "failed_events.jsonl"
-        self.dead_lettered += len(failed)
-        with path.open("a", encoding="utf-8") as fh:
-            for event, error in failed:
-                fh.write(
-                    json.dumps(
-                        {"error": error, "event": _event_json(event)},
-                        ensure_ascii=False,
-                        default=str,
-                    )
-                    + "\n"
-                )
-        log.error("%d event(s) could not be handled and were saved to %s", len(failed), path)
-        return path
+async def _hash_key(store: Store, config: Config, data_dir: Path, ephemeral: bool) -> HashKey:
+    if ephemeral:
+        return HashKey(secrets.token_bytes(32), "a one-off key (dry run)")
+    expected = await store.meta.get(FINGERPRINT_META)
+    key = resolve_hash_key(config.bot.hash_key_env, data_dir, expected)
+    if expected is None:
+        await store.meta.set(FINGERPRINT_META, key.fingerprint)
+    return key
 
 
-def _event_json(event: InboundEvent) -> dict[str, Any]:
-    data = dataclasses.asdict(event)
-    data["type"] = type(event).__name__
-    return data
+def _dead_here(owner: str, host: str) -> bool:
+    owner_host, _, rest = owner.rpartition(":")[0].rpartition(":")
+    pid = rest
+    if owner_host != host or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
 
 
 def build_adapters(config: Config) -> dict[str, Adapter]:
@@ -204,72 +256,4 @@ def build_adapters(config: Config) -> dict[str, Adapter]:
     return adapters
 
 
-async def supervise(adapter: Adapter, inbox: Inbox, max_delay: float = 60.0) -> None:
-    """Run one adapter; when it fails, log it and restart it, so the others keep serving."""
-    delay = 1.0
-    while True:
-        try:
-            await adapter.run(inbox)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("adapter %s stopped: %s; restarting in %.0f s", adapter.name, exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_delay)
-
-
-async def serve(
-    app: App,
-    adapters: dict[str, Adapter],
-    tick_seconds: float = 1.0,
-    stop: asyncio.Event | None = None,
-) -> None:
-    """Run until every adapter's source ends (the console at EOF) or `stop` is set."""
-    queue = MemoryQueue()
-
-    class _Inbox:
-        async def submit(self, event: InboundEvent) -> None:
-            await queue.put(event)
-
-    async def worker() -> None:
-        while True:
-            batch = await queue.get_batch(app.config.bot.batch_size)
-            try:
-                await app.pipeline.handle(batch)
-            finally:
-                await queue.ack(batch)
-
-    async def scheduler() -> None:
-        while True:
-            try:
-                await app.tick()
-            except Exception:
-                log.exception("housekeeping failed; retrying")
-            await asyncio.sleep(tick_seconds)
-
-    inbox = _Inbox()
-    background = [asyncio.create_task(worker()), asyncio.create_task(scheduler())]
-    runners = [asyncio.create_task(supervise(a, inbox)) for a in adapters.values()]
-    stopping = asyncio.create_task((stop or asyncio.Event()).wait())
-    try:
-        all_done: asyncio.Future[Any] = asyncio.gather(*runners)
-        await asyncio.wait([all_done, stopping], return_when=FIRST_COMPLETED)
-        for runner in runners:  # asked to stop: no new events, but finish the accepted ones
-            runner.cancel()
-        await asyncio.gather(*runners, return_exceptions=True)
-        await queue.join()  # every accepted event handled before we stop
-        await app.tick()
-    finally:
-        stopping.cancel()
-        for task in background:
-            task.cancel()
-        for task in background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for adapter in adapters.values():
-            await adapter.close()
-        app.save_failed()
-
-
-__all__ = ["App", "build_adapters", "serve", "supervise"]
+__all__ = ["App", "build_adapters", "load_classifier_model"]

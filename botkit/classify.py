@@ -43,6 +43,9 @@ class ClassifierService:
     def version(self) -> str:
         return self.loaded.card.version
 
+    def accepts_claim(self, text: str) -> bool:
+        return self.claims.accepts(text)
+
     def add_claim(self, claim_id: str, text: str) -> None:
         with self._claims_lock:
             self.claims.add(claim_id, text)

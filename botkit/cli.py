@@ -61,7 +61,8 @@ T = TypeVar("T")
 
 def _job(coro: Coroutine[Any, Any, T]) -> T:
     """Run an async job; a broken model or database is a clear error and exit code 2."""
-    from botkit.storage.sqlite import StoreError
+    from botkit.keys import KeyProblem
+    from botkit.storage.base import StoreError
     from classifiers.persistence import ModelLoadError
 
     try:
@@ -70,6 +71,8 @@ def _job(coro: Coroutine[Any, Any, T]) -> T:
         err.print(f"model error: {exc}", markup=False, highlight=False)
     except StoreError as exc:
         err.print(f"store error: {exc}", markup=False, highlight=False)
+    except KeyProblem as exc:
+        err.print(f"hash key error: {exc}", markup=False, highlight=False)
     raise typer.Exit(2)
 
 
@@ -167,6 +170,57 @@ def purge(config: ConfigOption = DEFAULT_CONFIG) -> None:
     cfg = _config(config)
     counts = _job(run_purge(cfg, config.resolve().parent))
     out.print("purged: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@app.command()
+def status(
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Backlog and health: events waiting, dead letters, sends waiting, timers due."""
+    from botkit.runner import store_status
+
+    cfg = _config(config)
+    report = _job(store_status(cfg, config.resolve().parent))
+    if as_json:
+        out.print_json(json.dumps(report.to_json()))
+        return
+    outbox = ", ".join(f"{k} {v}" for k, v in sorted(report.outbox.items())) or "empty"
+    oldest = report.intake_oldest.isoformat(timespec="seconds") if report.intake_oldest else "—"
+    for line in (
+        f"store: {report.backend} {report.location}",
+        f"intake: {report.intake_pending} event(s) waiting ({report.intake_in_flight} in hand),"
+        f" oldest {oldest}; {report.dead_letters} dead letter(s)",
+        f"outbox: {outbox}; {report.edits_due} edit(s) due",
+        f"timers: {report.timers_pending} pending, {report.timers_due} due;"
+        f" {report.incidents_open} incident(s) open",
+    ):
+        out.print(line, markup=False, highlight=False)
+
+
+@app.command("dead-letters")
+def dead_letters_(
+    config: ConfigOption = DEFAULT_CONFIG,
+    requeue: Annotated[
+        bool, typer.Option("--requeue", help="Put them back in the intake to try again.")
+    ] = False,
+) -> None:
+    """Events that failed every attempt (their content stays sealed; errors are shown)."""
+    from botkit.runner import dead_letters
+
+    cfg = _config(config)
+    letters = _job(dead_letters(cfg, config.resolve().parent, requeue))
+    for letter in letters:
+        out.print(
+            f"#{letter.id} received {letter.received_at:%Y-%m-%d %H:%M:%S}"
+            f" attempts {letter.attempts} deliveries {letter.deliveries}: {letter.error}",
+            markup=False,
+            highlight=False,
+        )
+    out.print(
+        f"{len(letters)} dead letter(s)" + (", put back in the intake" if requeue else ""),
+        markup=False,
+    )
 
 
 @app.command()

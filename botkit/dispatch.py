@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import logging
 from typing import Protocol
 
 from botkit.adapter import Adapter, Unsupported
-from botkit.outbound import DeleteMessage, Outbound, SendText
-
-log = logging.getLogger(__name__)
+from botkit.outbound import DeleteMessage, Outbound
 
 
 class Dispatcher(Protocol):
     def has(self, adapter_name: str) -> bool: ...
     def can_delete(self, adapter_name: str) -> bool: ...
     async def send(self, adapter_name: str, action: Outbound) -> str | None: ...
-
-
-async def reply(dispatcher: Dispatcher, platform: str, action: SendText) -> bool:
-    """Send a courtesy reply; a failure is logged, never raised (the state is already kept)."""
-    if not dispatcher.has(platform):
-        log.warning("no running adapter %r to reply through", platform)
-        return False
-    try:
-        await dispatcher.send(platform, action)
-    except Exception as exc:
-        log.warning("reply through %s failed: %s", platform, exc)
-        return False
-    return True
 
 
 class AdapterDispatcher:

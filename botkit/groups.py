@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import time
+
 from botkit.config import Config
-from botkit.storage.base import Store
+from botkit.storage.base import GroupStore
+
+# Registrations change rarely and every message asks; another process may register a group,
+# so a cached answer is trusted for a minute only.
+CACHE_SECONDS = 60.0
 
 
 class GroupDirectory:
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: Config, groups: GroupStore) -> None:
         self.default = config.jurisdiction.default
-        self.store = store
+        self.groups = groups
         self._configured = {(g.platform, g.chat): g.jurisdiction for g in config.groups}
-        # Registrations change rarely; every message asks, so they are cached.
-        self._registered: dict[tuple[str, str], int | None] = {}
+        self._registered: dict[tuple[str, str], tuple[float, int | None]] = {}
 
     async def jurisdiction(self, platform: str, chat_id: str) -> int:
         key = (platform, chat_id)
         configured = self._configured.get(key)
         if configured is not None:
             return configured
-        if key not in self._registered:
-            row = await self.store.group(platform, chat_id)
+        cached = self._registered.get(key)
+        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
+            row = await self.groups.get(platform, chat_id)
             active = row is not None and row[0] is not None and row[1] == "active"
-            self._registered[key] = row[0] if active and row else None
-        registered = self._registered[key]
-        return registered if registered is not None else self.default
+            cached = (time.monotonic(), row[0] if active and row else None)
+            self._registered[key] = cached
+        return cached[1] if cached[1] is not None else self.default
 
     def forget(self, platform: str, chat_id: str) -> None:
         self._registered.pop((platform, chat_id), None)

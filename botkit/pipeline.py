@@ -1,29 +1,51 @@
-"""normalise → classify → decide → route → notify → record, for a batch of inbound events."""
+"""normalise → classify → decide → route → record, for a batch of accepted events.
+
+Classification (CPU) runs on a batch in a worker thread. Then each event's effects commit
+in one transaction together with its intake entry's completion: a crash before the commit
+leaves the event in the intake to be handled again, a crash after leaves nothing to redo.
+Events with no effect (most messages) are marked done together, once per batch.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from botkit.adapter import InboundEvent
 from botkit.classify import Analysis, ClassifierService
 from botkit.clock import Clock
+from botkit.codec import encode_action, event_key
 from botkit.config import Config
 from botkit.decide import decide
-from botkit.dispatch import Dispatcher
-from botkit.dispatch import reply as reply_to
 from botkit.domain import Message, OfficerCommand
 from botkit.escalation import EscalationEngine
+from botkit.escalation.commands import OfficerDesk
 from botkit.groups import GroupDirectory
 from botkit.onboarding import Onboarding
 from botkit.outbound import SendText
-from botkit.places import PlaceBook
 from botkit.privacy import Pseudonymizer, redact
-from botkit.storage.base import FlaggedRecord, Store
-from botkit.texts import Texts
+from botkit.storage.base import Store, StoreUnavailable, Transaction
+from botkit.storage.records import FlaggedRecord, NewMessage
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """An event to handle, and its intake entry (None for a replay)."""
+
+    event: InboundEvent
+    entry_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    item: Inbound
+    error: str
+    storage: bool = False  # the store failed, not the event: retry without counting
 
 
 class Pipeline:
@@ -33,115 +55,150 @@ class Pipeline:
         store: Store,
         service: ClassifierService,
         engine: EscalationEngine,
+        desk: OfficerDesk,
+        onboarding: Onboarding,
+        groups: GroupDirectory,
         pseudonymizer: Pseudonymizer,
-        dispatcher: Dispatcher,
-        texts: Texts,
-        places: PlaceBook,
         clock: Clock,
     ) -> None:
         self.config = config
         self.store = store
         self.service = service
         self.engine = engine
+        self.desk = desk
+        self.onboarding = onboarding
+        self.groups = groups
         self.pseudonymizer = pseudonymizer
-        self.dispatcher = dispatcher
-        self.texts = texts
-        self.places = places
         self.clock = clock
-        self.groups = GroupDirectory(config, store)
-        self.onboarding = Onboarding(config, store, self.groups, dispatcher, texts, places, clock)
         self.flags = 0
         self.messages = 0
-        self.failed: list[tuple[InboundEvent, str]] = []
-        self.attempts: dict[int, int] = {}
 
-    async def analyse(self, messages: list[Message]) -> list[Analysis]:
+    async def analyse(self, messages: Sequence[Message]) -> list[Analysis]:
         # CPU-bound: one batched call in a worker thread keeps the event loop free.
         return await asyncio.to_thread(self.service.analyse, [m.text for m in messages])
 
-    async def handle(self, events: list[InboundEvent]) -> None:
+    async def process(self, items: Sequence[Inbound]) -> list[Failure]:
         """Handle events in order; each run of messages is classified as one batch.
 
         A command ends a run: a message after an officer confirms a hoax must be
         classified knowing that claim.
         """
-        run: list[Message] = []
-        for event in [*events, None]:
-            if isinstance(event, Message):
-                run.append(event)
+        failures: list[Failure] = []
+        no_effect: list[Inbound] = []
+        run: list[Inbound] = []
+        for item in [*items, None]:
+            if item is not None and isinstance(item.event, Message):
+                run.append(item)
                 continue
             if run:
-                await self._apply_run(run)
+                failures += await self._messages(run, no_effect)
                 run = []
-            if isinstance(event, OfficerCommand):
-                await self._guarded(event, self.command(event))
-            elif event is not None:
-                await self._guarded(event, self.onboarding.handle(event))
+            if item is not None:
+                failure = await self._other(item)
+                if failure is not None:
+                    failures.append(failure)
+        failures += await self._finish(no_effect)
+        return failures
 
-    async def _apply_run(self, run: list[Message]) -> None:
+    async def _messages(self, run: list[Inbound], no_effect: list[Inbound]) -> list[Failure]:
+        messages = [item.event for item in run if isinstance(item.event, Message)]
         try:
-            analyses = await self.analyse(run)
+            analyses = await self.analyse(messages)
         except Exception as exc:
             log.exception("classifying %d message(s) failed; kept for a retry", len(run))
-            self.failed += [(m, f"{type(exc).__name__}: {exc}") for m in run]
-            return
-        for message, analysis in zip(run, analyses, strict=True):
-            await self._guarded(message, self.apply(message, analysis))
+            return [Failure(item, f"{type(exc).__name__}: {exc}") for item in run]
+        failures: list[Failure] = []
+        for item, analysis in zip(run, analyses, strict=True):
+            failure = await self.apply(item, analysis, no_effect)
+            if failure is not None:
+                failures.append(failure)
+        return failures
 
-    async def _guarded(self, event: InboundEvent, work: Awaitable[None]) -> None:
-        try:
-            await work
-        except Exception as exc:
-            # One bad event must not take the batch down; it is kept for a retry.
-            log.exception("failed to handle %s", _describe(event))
-            self.failed.append((event, f"{type(exc).__name__}: {exc}"))
-
-    async def retry_failed(self, max_attempts: int) -> list[tuple[InboundEvent, str]]:
-        """Handle failed events again; return those that failed `max_attempts` times."""
-        pending, self.failed = self.failed, []
-        for event, _ in pending:
-            self.attempts[id(event)] = self.attempts.get(id(event), 1) + 1
-            await self.handle([event])
-        given_up = [(e, err) for e, err in self.failed if self.attempts[id(e)] >= max_attempts]
-        self.failed = [(e, err) for e, err in self.failed if self.attempts[id(e)] < max_attempts]
-        for event, _ in given_up:
-            self.attempts.pop(id(event), None)
-        return given_up
-
-    async def apply(self, message: Message, analysis: Analysis) -> None:
+    async def apply(
+        self, item: Inbound, analysis: Analysis, no_effect: list[Inbound]
+    ) -> Failure | None:
+        """Decide on one classified message and commit its effects (none: `no_effect`)."""
+        message = item.event
+        assert isinstance(message, Message)
         self.messages += 1
-        jurisdiction = await self.groups.jurisdiction(message.platform, message.chat_id)
+        try:
+            jurisdiction = await self.groups.jurisdiction(message.platform, message.chat_id)
+        except StoreUnavailable as exc:
+            return Failure(item, str(exc), storage=True)
         flag = decide(self.config, message, analysis, jurisdiction, self.pseudonymizer)
         if flag is None:
-            return
+            no_effect.append(item)
+            return None
         self.flags += 1
-        record = FlaggedRecord(
-            message_key=self.pseudonymizer.hash("message", message.key),
+        record = self._record(message, analysis, flag.category, flag.score)
+        return await self._committed(
+            item, functools.partial(self.engine.handle_flag, flag=flag, record=record)
+        )
+
+    def _record(
+        self, message: Message, analysis: Analysis, category: str, score: float
+    ) -> FlaggedRecord:
+        hash_ = self.pseudonymizer.hash
+        return FlaggedRecord(
+            message_key=hash_("message", message.key),
             platform=message.platform,
             chat_id=message.chat_id,
             message_id=message.message_id,
-            sender_hash=(
-                self.pseudonymizer.hash("sender", message.sender_id) if message.sender_id else None
-            ),
-            text_hash=self.pseudonymizer.hash("content", analysis.canonical),
+            sender_hash=hash_("sender", message.sender_id) if message.sender_id else None,
+            text_hash=hash_("content", analysis.canonical),
             excerpt=redact(message.text),
-            category=flag.category,
-            score=flag.score,
-            model_version=flag.verdict.model_version,
-            evidence=tuple((e.kind, e.value) for e in flag.verdict.evidence),
+            category=category,
+            score=score,
+            model_version=analysis.verdict.model_version,
+            evidence=tuple((e.kind, e.value) for e in analysis.verdict.evidence),
             received_at=self.clock.now(),
         )
-        await self.engine.handle_flag(flag, record)
 
-    async def command(self, cmd: OfficerCommand) -> None:
-        reply = await self.engine.handle_command(cmd)
+    async def _other(self, item: Inbound) -> Failure | None:
+        event = item.event
+        key = self.pseudonymizer.hash("event", event_key(event))
+        if isinstance(event, OfficerCommand):
+            return await self._committed(item, lambda tx: self._command(tx, event, key))
+        if isinstance(event, Message):  # pragma: no cover - messages take the batch path
+            raise TypeError("messages are classified in batches")
+        return await self._committed(item, lambda tx: self.onboarding.handle(tx, event, key))
+
+    async def _command(self, tx: Transaction, cmd: OfficerCommand, key: str) -> None:
+        reply = await self.desk.handle(tx, cmd)
         target = cmd.chat_id or cmd.sender_id
-        await reply_to(
-            self.dispatcher, cmd.platform, SendText(target, reply, reply_to=cmd.reply_ref)
+        action = SendText(target, reply, reply_to=cmd.reply_ref)
+        await tx.outbox.enqueue_message(
+            NewMessage(f"reply:{key}", cmd.platform, target, encode_action(action)),
+            self.clock.now(),
         )
+
+    async def _committed(
+        self, item: Inbound, effect: Callable[[Transaction], Awaitable[object]]
+    ) -> Failure | None:
+        """Run `effect` and mark the event done, in one transaction."""
+        try:
+            async with self.store.transaction() as tx:
+                await effect(tx)
+                if item.entry_id is not None:
+                    await tx.intake.done([item.entry_id], self.clock.now())
+        except StoreUnavailable as exc:
+            return Failure(item, str(exc), storage=True)
+        except Exception as exc:
+            # One bad event must not take the batch down; it stays in the intake.
+            log.exception("failed to handle %s", _describe(item.event))
+            return Failure(item, f"{type(exc).__name__}: {exc}")
+        return None
+
+    async def _finish(self, no_effect: list[Inbound]) -> list[Failure]:
+        ids = [item.entry_id for item in no_effect if item.entry_id is not None]
+        try:
+            await self.store.intake.done(ids, self.clock.now())
+        except StoreUnavailable as exc:
+            return [Failure(item, str(exc), storage=True) for item in no_effect]
+        return []
 
 
 def _describe(event: InboundEvent) -> str:
     if isinstance(event, Message):
-        return f"message {event.key}"
+        return f"message {event.platform}:{event.message_id}"
     return type(event).__name__

@@ -10,10 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
-import secrets
-from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -57,28 +54,6 @@ class Pseudonymizer:
     def hash(self, kind: str, value: str) -> str:
         digest = hmac.new(self._key, f"{kind}\x00{value}".encode(), hashlib.sha256)
         return digest.hexdigest()[:32]
-
-
-def load_hash_key(env_name: str, data_dir: Path) -> bytes:
-    """The key from the environment; otherwise a local key file made once (with a warning)."""
-    value = os.environ.get(env_name)
-    if value:
-        return value.encode()
-    key_file = data_dir / "hash.key"
-    if key_file.exists():
-        return key_file.read_bytes().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32).encode()
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
-    log.warning(
-        "%s is not set: created a local hash key in %s; set %s in production",
-        env_name,
-        key_file,
-        env_name,
-    )
-    return key
 
 
 # Telegram-style bot tokens (`123456:AA…`) appear in API URLs that libraries log or raise.

@@ -1,4 +1,4 @@
-"""The long-running jobs behind the CLI: run, replay, purge, labels export."""
+"""The jobs behind the CLI: run, replay, purge, labels export, status, dead letters."""
 
 from __future__ import annotations
 
@@ -10,18 +10,23 @@ import logging
 import signal
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from botkit.app import App, build_adapters, serve
+from botkit.app import App, build_adapters
 from botkit.clock import VirtualClock
 from botkit.config import Config, ConfigError, load_config
 from botkit.dispatch import AdapterDispatcher, Dispatcher, DryRunDispatcher
 from botkit.domain import AlertEvent, AlertEventKind
+from botkit.pipeline import Inbound
 from botkit.registry import UnknownAdapter, replay_reader
+from botkit.runtime import serve
+from botkit.storage import open_store
+from botkit.storage.records import DeadLetter, StoreStatus
 from botkit.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -81,17 +86,28 @@ async def run_bot(
         _reload_on_sighup(app, config_path)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        # Stop taking new events, handle the accepted ones, then exit.
+        # Stop taking new events, finish what is in hand, then exit within the deadline.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     try:
-        await serve(app, adapters, stop=stop)
+        left = await serve(app, adapters, stop=stop)
     finally:
         await app.close()
     console.print(
         f"done: {app.pipeline.messages} message(s), {app.pipeline.flags} flag(s)", markup=False
     )
-    return 1 if app.dead_lettered else 0
+    if left.events or left.sends:
+        console.print(
+            f"kept for the next start: {left.events} event(s) to handle,"
+            f" {left.sends} message(s) to send",
+            markup=False,
+        )
+    if left.dead_letters:
+        console.print(
+            f"{left.dead_letters} event(s) could not be handled: see `botkit dead-letters`",
+            markup=False,
+        )
+    return 1 if left.dead_letters else 0
 
 
 async def run_replay(
@@ -143,7 +159,9 @@ async def run_replay(
         store_path=":memory:" if dry_run else None,
         ephemeral=dry_run,
     )
+    failures = 0
     try:
+        await app.engine.recover()
         chunk = max(config.bot.batch_size, 256)
         for start in range(0, len(messages), chunk):
             batch = messages[start : start + chunk]
@@ -151,16 +169,18 @@ async def run_replay(
             for message, analysis in zip(batch, analyses, strict=True):
                 clock.advance_to(message.sent_at)
                 await app.engine.run_due()
-                await app.pipeline.apply(message, analysis)
-            await app.notifier.flush_updates()
+                if await app.pipeline.apply(Inbound(message), analysis, []) is not None:
+                    failures += 1
+                await app.sender.run_once()
         # After the last message, let virtual time run until no step is pending.
         for _ in range(MAX_VIRTUAL_STEPS):
-            due = await app.store.next_due()
+            due = await app.store.timers.next_due()
             if due is None:
                 break
             clock.advance_to(due)
             await app.engine.run_due()
-        await app.notifier.flush_updates()
+            await app.sender.run_once()
+        await app.sender.run_once()
     finally:
         await app.close()
         if sink is not None:
@@ -172,11 +192,12 @@ async def run_replay(
         f" {app.pipeline.flags} flag(s), {incidents} incident(s); events "
         + (", ".join(f"{k}={v}" for k, v in sorted(kinds.items())) or "none")
         + (f"; {len(errors)} input error(s)" if errors else "")
+        + (f"; {failures} message(s) failed" if failures else "")
         + (" [dry run]" if dry_run else ""),
         markup=False,
         highlight=False,
     )
-    return 0
+    return 1 if failures else 0
 
 
 async def run_purge(config: Config, base_dir: Path) -> dict[str, int]:
@@ -190,8 +211,8 @@ async def run_purge(config: Config, base_dir: Path) -> dict[str, int]:
 async def export_labels(config: Config, base_dir: Path, output: Path) -> int:
     app = await App.build(config, base_dir)
     try:
-        rows = await app.store.labelled_verdicts()
-        await app.store.audit(
+        rows = await app.store.incidents.labelled_verdicts()
+        await app.store.audit.record(
             app.clock.now(), "cli", "labels.export", str(output), {"rows": len(rows)}
         )
     finally:
@@ -201,3 +222,25 @@ async def export_labels(config: Config, base_dir: Path, output: Path) -> int:
         writer.writerow(["id", "text", "label"])
         writer.writerows(rows)
     return len(rows)
+
+
+async def store_status(config: Config, base_dir: Path) -> StoreStatus:
+    store = await open_store(config.storage, base_dir)
+    try:
+        return await store.status(datetime.now(UTC))
+    finally:
+        await store.close()
+
+
+async def dead_letters(config: Config, base_dir: Path, requeue: bool) -> list[DeadLetter]:
+    store = await open_store(config.storage, base_dir)
+    try:
+        letters = await store.intake.dead_letters(1000)
+        if requeue:
+            count = await store.intake.requeue_dead()
+            await store.audit.record(
+                datetime.now(UTC), "cli", "intake.requeue_dead", "intake", {"events": count}
+            )
+        return letters
+    finally:
+        await store.close()

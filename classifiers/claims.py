@@ -139,6 +139,10 @@ class ClaimIndex:
 
     # ----------------------------------------------------------------- mutation
 
+    def accepts(self, text: str) -> bool:
+        """Whether `text` is long enough to be indexed and matched reliably."""
+        return self._shingles(text) is not None
+
     def add(self, claim_id: str, text: str) -> None:
         """Index a confirmed claim; re-adding an id replaces its text."""
         if not isinstance(claim_id, str) or not claim_id:

@@ -2,14 +2,17 @@
 
 A subclass supplies the library: making the bot, fetching raw updates, converting one
 update, and the four primitive calls (post, edit, delete, answer a button press). Everything
-else — offsets and back-off, skipping bad updates, waiting for the inbox, answering button
-presses with the core's reply, splitting long texts, following a migrated group, mapping
-errors to the port's `DeliveryError`/`Unsupported` — lives here once.
+else — offsets and back-off, skipping bad updates, handing events over durably before they
+are confirmed, answering button presses with the core's reply, splitting long texts,
+following a migrated group, mapping errors to the port's `DeliveryError`/`Unsupported` —
+lives here once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import dataclasses
 import logging
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -31,8 +34,17 @@ from adapters.telegram.common import (
     truncate_utf16,
 )
 from adapters.telegram.events import NOTHING, ConvertContext, Converted
-from botkit.adapter import Adapter, DeliveryError, GroupMigrated, InboundEvent, Inbox, Unsupported
+from botkit.adapter import (
+    Adapter,
+    DeliveryError,
+    GroupMigrated,
+    InboundEvent,
+    Inbox,
+    IntakeUnavailable,
+    Unsupported,
+)
 from botkit.config import AdapterSettings
+from botkit.domain import Message
 from botkit.outbound import Button, DeleteMessage, EditText, Outbound, SendText
 
 log = logging.getLogger(__name__)
@@ -41,6 +53,12 @@ U = TypeVar("U")
 R = TypeVar("R")
 
 INBOX_WAIT_SECONDS = 10.0
+
+# Events converted from the update being read, when its hand-over is the caller's (the
+# polling loop, the webhook): a context variable, since webhook posts run concurrently.
+_collector: contextvars.ContextVar[list[InboundEvent] | None] = contextvars.ContextVar(
+    "botkit_telegram_collector", default=None
+)
 
 
 class Migrated(Exception):
@@ -139,7 +157,13 @@ class TelegramAdapterBase(Adapter, Generic[U]):
         handle_raw: Callable[[Any], Awaitable[None]],
         fatal: tuple[type[BaseException], ...],
     ) -> None:
-        """getUpdates until stopped; each update is handled alone and always confirmed."""
+        """getUpdates until stopped.
+
+        A batch's events are handed over (stored durably, in one commit) before the batch is
+        confirmed: the offset of the next getUpdates moves past the batch only then. When
+        botkit cannot take them (storage failing, intake full), the same batch is fetched
+        again later; Telegram keeps it meanwhile.
+        """
         offset = 0
         backoff = Backoff()
         while not self._stop.is_set():
@@ -151,30 +175,94 @@ class TelegramAdapterBase(Adapter, Generic[U]):
                 if self._stop.is_set():
                     return  # the session was closed under a pending long poll
                 delay = backoff.next()
-                log.warning("telegram %s: getUpdates failed (%s: %s); retrying in %.1f s",
-                            self.name, type(exc).__name__, exc, delay)
+                log.warning(
+                    "telegram %s: getUpdates failed (%s: %s); retrying in %.1f s",
+                    self.name,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 continue
-            backoff.reset()
+            events: list[InboundEvent] = []
+            last: int | None = None
             for raw in batch:
                 update_id = raw.get("update_id") if isinstance(raw, dict) else None
                 if isinstance(update_id, int) and not isinstance(update_id, bool):
-                    offset = max(offset, update_id + 1)
+                    last = max(last or 0, update_id)
                 else:
                     log.warning("telegram %s: an update without update_id", self.name)
                 self.stats.updates += 1
-                try:
-                    await handle_raw(raw)
-                except Exception:
-                    self.stats.failed += 1
-                    log.exception("telegram %s: update %s failed; skipped", self.name, update_id)
+                events += await self.collect(handle_raw, raw)
+            try:
+                await self.hand_over(events)
+            except IntakeUnavailable as exc:
+                if self._stop.is_set():
+                    return
+                delay = backoff.next()
+                log.warning(
+                    "telegram %s: %d update(s) not taken yet (%s); asking again in %.1f s",
+                    self.name,
+                    len(batch),
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue  # the offset stays: Telegram delivers the batch again
+            backoff.reset()
+            if last is not None:
+                offset = max(offset, last + 1)
+
+    async def collect(
+        self, handle_raw: Callable[[Any], Awaitable[None]], raw: Any
+    ) -> list[InboundEvent]:
+        """Convert one raw update; its events are returned, not yet handed over."""
+        collected: list[InboundEvent] = []
+        token = _collector.set(collected)
+        try:
+            await handle_raw(raw)
+        except Exception:
+            self.stats.failed += 1
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            log.exception("telegram %s: update %s failed; skipped", self.name, update_id)
+        finally:
+            _collector.reset(token)
+        return collected
+
+    async def hand_over(self, events: Sequence[InboundEvent], *, wait: bool = True) -> None:
+        """Store the events durably; raises `IntakeUnavailable` if botkit cannot take them."""
+        if not events:
+            return
+        inbox = await self._ready_inbox()
+        await inbox.submit_many(events, wait=wait)
+        self.stats.events += len(events)
+
+    async def handle_posted(self, raw: Any, handle_raw: Callable[[Any], Awaitable[None]]) -> None:
+        """A webhook post: converted and stored before the 200; `IntakeFull` otherwise."""
+        self.stats.updates += 1
+        await self.hand_over(await self.collect(handle_raw, raw), wait=False)
+
+    async def _ready_inbox(self) -> Inbox:
+        if self._inbox is None:
+            # An embedding host may deliver updates before botkit's serve() has started.
+            try:
+                await asyncio.wait_for(self._inbox_ready.wait(), INBOX_WAIT_SECONDS)
+            except TimeoutError:
+                raise IntakeUnavailable("botkit is not running yet") from None
+        assert self._inbox is not None
+        return self._inbox
 
     def skip_malformed(self, raw: Any, exc: BaseException) -> None:
         self.stats.skipped += 1
         update_id = raw.get("update_id", "?") if isinstance(raw, dict) else "?"
         detail = str(exc).splitlines()[0] if str(exc) else ""
-        log.warning("telegram %s: skipping malformed update %s: %s: %s",
-                    self.name, update_id, type(exc).__name__, detail[:300])
+        log.warning(
+            "telegram %s: skipping malformed update %s: %s: %s",
+            self.name,
+            update_id,
+            type(exc).__name__,
+            detail[:300],
+        )
 
     async def handle_update(self, update: U) -> Converted:
         """Convert an update, hand its events to the core, give the adapter's own answers."""
@@ -182,25 +270,33 @@ class TelegramAdapterBase(Adapter, Generic[U]):
             converted = await self._convert(update, self._context())
         except Exception:
             self.stats.failed += 1
-            log.exception("telegram %s: update %s could not be converted; skipped",
-                          self.name, self._update_id(update))
+            log.exception(
+                "telegram %s: update %s could not be converted; skipped",
+                self.name,
+                self._update_id(update),
+            )
             return NOTHING
         if converted.callback_id is not None:
             self._callbacks.add(converted.callback_id)
         if converted.foreign_callback_id is not None and (converted.owned or not self.embedded):
             # Nobody else answers this press: botkit's own (setup) or, without a host, anyone's.
             await self._safe_answer(converted.foreign_callback_id, converted.answer)
-        for event in converted.events:
+        update_id = self._update_id(update)
+        for i, event in enumerate(converted.events):
             if isinstance(event, GroupMigrated):
                 # Later sends to the old id go straight to the supergroup.
                 self.migrated[event.old_chat_id] = event.new_chat_id
+            if not isinstance(event, Message) and event.event_id is None:
+                # The update identifies the event: redelivered, it is recognised.
+                event = dataclasses.replace(event, event_id=f"{update_id}.{i}")
             await self._submit(event)
         if converted.notice is not None:
             try:
                 await self.send(converted.notice)
             except Exception as exc:
-                log.warning("telegram %s: notice to %s failed: %s", self.name,
-                            converted.notice.chat_id, exc)
+                log.warning(
+                    "telegram %s: notice to %s failed: %s", self.name, converted.notice.chat_id, exc
+                )
         return converted
 
     def _context(self) -> ConvertContext:
@@ -212,24 +308,20 @@ class TelegramAdapterBase(Adapter, Generic[U]):
         )
 
     async def _submit(self, event: InboundEvent) -> None:
-        if self._inbox is None:
-            # An embedding host may deliver updates before botkit's serve() has started.
-            try:
-                await asyncio.wait_for(self._inbox_ready.wait(), INBOX_WAIT_SECONDS)
-            except TimeoutError:
-                log.error("telegram %s: botkit is not running; dropped %s", self.name,
-                          type(event).__name__)
-                return
-        assert self._inbox is not None
-        self.stats.events += 1
-        await self._inbox.submit(event)
+        collected = _collector.get()
+        if collected is not None:
+            collected.append(event)  # handed over with its batch, before it is confirmed
+            return
+        # Embedded: the host's library fetched the update; hand it over at once.
+        await self.hand_over([event])
 
     async def _safe_answer(self, query_id: str, text: str | None) -> None:
         try:
             await self._answer(query_id, text)
         except Exception as exc:  # an unanswered press only leaves a spinner
-            log.warning("telegram %s: answering button press %s failed: %s",
-                        self.name, query_id, exc)
+            log.warning(
+                "telegram %s: answering button press %s failed: %s", self.name, query_id, exc
+            )
 
     # ------------------------------------------------------------------ sending
 
@@ -261,11 +353,19 @@ class TelegramAdapterBase(Adapter, Generic[U]):
             moved = self._translate(exc)
             if not isinstance(moved, Migrated):
                 raise
-        log.info("telegram %s: group %s became supergroup %s; resending there",
-                 self.name, chat_id, moved.new_chat_id)
+        log.info(
+            "telegram %s: group %s became supergroup %s; resending there",
+            self.name,
+            chat_id,
+            moved.new_chat_id,
+        )
         self.migrated[chat_id] = moved.new_chat_id
-        if self._inbox is not None:
-            await self._inbox.submit(GroupMigrated(self.name, chat_id, moved.new_chat_id))
+        try:
+            await self.hand_over([GroupMigrated(self.name, chat_id, moved.new_chat_id)])
+        except IntakeUnavailable as exc:  # sends follow the move anyway; noted for later
+            log.warning(
+                "telegram %s: migration of %s not recorded yet: %s", self.name, chat_id, exc
+            )
         return await call(moved.new_chat_id)
 
     async def _send_text(self, chat_id: str, action: SendText) -> str:

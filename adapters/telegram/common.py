@@ -85,8 +85,8 @@ class TelegramSettings:
     overall_per_second: float = 30.0
     group_per_minute: float = 20.0
     chat_per_second: float = 1.0
-    max_retries: int = 3
-    max_retry_after: float = 60.0
+    max_retries: int = 2
+    max_retry_after: float = 5.0
     max_text_chars: int = 16_384
     callback_answer_seconds: float = 10.0
 
@@ -170,8 +170,10 @@ class TelegramSettings:
             overall_per_second=_number(settings, key, "rate_overall_per_second", 30.0, 1, 1000),
             group_per_minute=_number(settings, key, "rate_group_per_minute", 20.0, 0, 1000),
             chat_per_second=_number(settings, key, "rate_chat_per_second", 1.0, 0, 100),
-            max_retries=_int(settings, key, "max_retries", 3, 0, 20),
-            max_retry_after=_number(settings, key, "max_retry_after", 60.0, 0, 3600),
+            max_retries=_int(settings, key, "max_retries", 2, 0, 20),
+            # Longer pauses go back to the outbox, which retries after them: a send never
+            # sleeps long inside the adapter.
+            max_retry_after=_number(settings, key, "max_retry_after", 5.0, 0, 3600),
             max_text_chars=_int(settings, key, "max_text_chars", 16_384, 256, 1_000_000),
             callback_answer_seconds=_number(
                 settings, key, "callback_answer_seconds", 10.0, 0.1, 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import httpx
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -11,7 +12,15 @@ from telegram import (
     LinkPreviewOptions,
     ReplyParameters,
 )
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from adapters.telegram.base import Migrated, forbidden_hint
 from adapters.telegram.common import keyboard_rows
@@ -28,8 +37,10 @@ def markup(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.action) for b in row]
-         for row in keyboard_rows(buttons)]
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.action) for b in row]
+            for row in keyboard_rows(buttons)
+        ]
     )
 
 
@@ -78,14 +89,25 @@ def translate(exc: Exception) -> Exception | None:
     if isinstance(exc, ChatMigrated):
         return Migrated(str(exc.new_chat_id))
     if isinstance(exc, RetryAfterTooLong):
-        return DeliveryError(f"telegram: {exc.message}; the core retries later")
+        return DeliveryError(f"telegram: {exc.message}", retry_after=exc.seconds)
     if isinstance(exc, RetryAfter):
+        seconds = retry_seconds(exc)
         return DeliveryError(
-            f"telegram: still flood-limited after retries (retry after "
-            f"{retry_seconds(exc):.0f} s)"
+            f"telegram: still flood-limited after retries (retry after {seconds:.0f} s)",
+            retry_after=seconds,
         )
     if isinstance(exc, Forbidden):
-        return DeliveryError(f"telegram: {exc.message}{forbidden_hint(exc.message)}")
+        message = f"telegram: {exc.message}{forbidden_hint(exc.message)}"
+        return DeliveryError(message, permanent=True)
+    if isinstance(exc, BadRequest):  # the chat is gone or the request can never succeed
+        return DeliveryError(f"telegram: {exc.message}", permanent=True)
+    if isinstance(exc, TimedOut):
+        # A connect timeout never reached Telegram; a read timeout may have been accepted.
+        sent = not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+        return DeliveryError(f"telegram: timed out: {exc.message}", ambiguous=sent)
+    if isinstance(exc, NetworkError):
+        sent = "ConnectError" not in exc.message
+        return DeliveryError(f"telegram: network: {exc.message}", ambiguous=sent)
     if isinstance(exc, TelegramError):
         return DeliveryError(f"telegram: {type(exc).__name__}: {exc.message}")
     return None

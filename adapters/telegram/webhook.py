@@ -3,7 +3,9 @@
 botkit runs it itself, as a task in the running event loop: no signal handlers, no loop of
 its own. A wrong `X-Telegram-Bot-Api-Secret-Token` is refused before the body is read. A
 body that is JSON but not a valid update is logged and acknowledged with 200, because
-Telegram redelivers anything else and would hold the updates queued behind it.
+Telegram redelivers anything else and would hold the updates queued behind it. An update is
+answered 200 only once its events are stored; when botkit cannot take it (intake full,
+storage failing) the answer is 503, and Telegram delivers it again later.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+
+from botkit.adapter import IntakeUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +76,10 @@ class WebhookServer:
             given = request.headers.get(SECRET_HEADER, "")
             if not secrets.compare_digest(given.encode(), self._secret.encode()):
                 self.refused += 1
-                log.warning("telegram webhook: refused a post with a wrong secret token from %s",
-                            request.remote)
+                log.warning(
+                    "telegram webhook: refused a post with a wrong secret token from %s",
+                    request.remote,
+                )
                 return web.Response(status=self._refused_status, text="wrong secret token")
         try:
             data = await request.json()
@@ -82,6 +88,10 @@ class WebhookServer:
             return web.Response(status=400, text="not JSON")
         try:
             await self._handle(data)
+        except IntakeUnavailable as exc:
+            # Not stored: Telegram must deliver it again, later.
+            log.warning("telegram webhook: update not taken yet (%s); answered 503", exc)
+            return web.Response(status=503, text="busy", headers={"Retry-After": "5"})
         except Exception:
             # Acknowledge anyway: a redelivered poison update would block the queue.
             log.exception("telegram webhook: update could not be handled; skipped")

@@ -141,8 +141,7 @@ class AiogramAdapter(TelegramAdapterBase[Update]):
         await self._stop.wait()
 
     async def _handle_posted(self, raw: Any) -> None:
-        self.stats.updates += 1
-        await self.handle_raw(raw)
+        await self.handle_posted(raw, self.handle_raw)
 
     async def handle_raw(self, raw: Any) -> None:
         """One update as JSON, validated alone: a malformed one is skipped, not fatal."""

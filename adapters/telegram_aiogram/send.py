@@ -10,8 +10,10 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramMigrateToChat,
+    TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.types import (
     InlineKeyboardButton,
@@ -91,13 +93,23 @@ def translate(exc: Exception) -> Exception | None:
     if isinstance(exc, TelegramMigrateToChat):
         return Migrated(str(exc.migrate_to_chat_id))
     if isinstance(exc, RetryAfterTooLong):
-        return DeliveryError(f"telegram: {exc}; the core retries later")
+        return DeliveryError(f"telegram: {exc}", retry_after=exc.seconds)
     if isinstance(exc, TelegramRetryAfter):
         return DeliveryError(
-            f"telegram: still flood-limited after retries (retry after {exc.retry_after} s)"
+            f"telegram: still flood-limited after retries (retry after {exc.retry_after} s)",
+            retry_after=float(exc.retry_after),
         )
     if isinstance(exc, TelegramForbiddenError):
-        return DeliveryError(f"telegram: {exc.message}{forbidden_hint(exc.message)}")
+        message = f"telegram: {exc.message}{forbidden_hint(exc.message)}"
+        return DeliveryError(message, permanent=True)
+    if isinstance(exc, TelegramBadRequest | TelegramNotFound):
+        return DeliveryError(f"telegram: {exc.message}", permanent=True)
+    if isinstance(exc, TelegramNetworkError):
+        # aiogram names aiohttp's error: a refused connection never reached Telegram.
+        sent = "ClientConnectorError" not in exc.message
+        return DeliveryError(f"telegram: network: {exc.message}", ambiguous=sent)
+    if isinstance(exc, TelegramServerError):
+        return DeliveryError(f"telegram: server error: {exc.message}", ambiguous=True)
     if isinstance(exc, TelegramAPIError):
         return DeliveryError(f"telegram: {type(exc).__name__}: {exc.message}")
     return None

@@ -62,6 +62,15 @@ class BotSettings(Strict):
     short_message_chars: int = Field(
         12, ge=0, description="messages shorter than this are never flagged (quiet bot)"
     )
+    stop_timeout_seconds: float = Field(
+        10, gt=0, le=600, description="a graceful stop ends within this; the rest stays queued"
+    )
+    intake_capacity: int = Field(
+        10_000, ge=1, description="accepted events waiting at most; adapters slow down beyond"
+    )
+    max_event_attempts: int = Field(
+        5, ge=1, le=100, description="an event failing this often becomes a dead letter"
+    )
 
     _check_env = field_validator("hash_key_env")(_env_name)
 
@@ -69,6 +78,30 @@ class BotSettings(Strict):
 class StorageSettings(Strict):
     backend: Literal["sqlite"] = "sqlite"
     path: str = "var/botkit.sqlite3"
+    synchronous: Literal["full", "normal"] = Field(
+        "full",
+        description="full: a commit survives a power cut; normal: only a process crash",
+    )
+    max_megabytes: float | None = Field(
+        None, gt=0, description="cap the database's size (a full store refuses new events)"
+    )
+
+
+class DeliverySettings(Strict):
+    """How the outbox sends: timeouts, retries, edits."""
+
+    send_timeout_seconds: float = Field(
+        20, gt=0, le=300, description="a platform call taking longer is abandoned and retried"
+    )
+    max_attempts: int = Field(
+        8, ge=1, le=100, description="after this many failed tries a send is given up"
+    )
+    retry_base_seconds: float = Field(2, gt=0, le=3600)
+    retry_max_seconds: float = Field(600, gt=0, le=86400)
+    edit_interval_seconds: float = Field(
+        5, ge=0, le=3600, description="delivered alerts are edited at most this often"
+    )
+    lanes: int = Field(32, ge=1, le=1024, description="chats sent to at the same time")
 
 
 class ModelSettings(Strict):
@@ -108,7 +141,15 @@ class EscalationStep(Strict):
         raise ValueError("must be on_duty, leader, unit:<id> or officer:<id>")
 
 
-class UnitSettings(Strict):
+class Roster(Strict):
+    """Who answers for a unit: its shifts, leave overrides and leader."""
+
+    leader: str | None = None
+    shifts: list[Shift] = Field(default_factory=list)
+    overrides: list[Override] = Field(default_factory=list)
+
+
+class UnitSettings(Roster):
     id: str
     name: str
     kind: str = Field(
@@ -118,9 +159,6 @@ class UnitSettings(Strict):
         default_factory=list, description="communes it covers; empty = the whole province"
     )
     parent: str | None = None
-    leader: str | None = None
-    shifts: list[Shift] = Field(default_factory=list)
-    overrides: list[Override] = Field(default_factory=list)
     escalation: list[EscalationStep] = Field(default_factory=list)
     repeat: int = Field(1, ge=1, le=10)
     reminder_hours: float = Field(24, gt=0)
@@ -177,6 +215,7 @@ class AdapterSettings(BaseModel):
 class Config(Strict):
     bot: BotSettings = BotSettings()
     storage: StorageSettings = StorageSettings()
+    delivery: DeliverySettings = DeliverySettings()
     model: ModelSettings = ModelSettings()
     jurisdiction: JurisdictionSettings
     units: list[UnitSettings]

@@ -19,6 +19,7 @@ class OfficerCommand:
     at: datetime
     chat_id: str | None = None
     reply_ref: str | None = None
+    event_id: str | None = None  # the platform's identity of the press or message
 
 
 @dataclass(frozen=True, slots=True)

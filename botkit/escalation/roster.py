@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from botkit.config.schema import ALL_DAYS, UnitSettings
+from botkit.config.schema import ALL_DAYS, Roster, UnitSettings
 
 
-def on_duty(unit: UnitSettings, at: datetime, tz: ZoneInfo) -> list[str]:
+def on_duty(unit: Roster, at: datetime, tz: ZoneInfo) -> list[str]:
     local = at.astimezone(tz)
     day = ALL_DAYS[local.weekday()]
     now = local.time()

@@ -1,103 +1,54 @@
-"""The storage port. Backends: SQLite now; Redis for scale-out later."""
+"""The storage port, split by role. Backends: SQLite (embedded default); Redis for scale-out.
+
+Each role is a small protocol. A `Store` offers every role for single operations (each its
+own atomic step) and `transaction()`, whose roles commit or roll back together: recording a
+flag, opening its incident, queuing its pages, scheduling its next step and marking its
+intake entry done are one commit. Work done inside a transaction must use the
+transaction's roles, never the store's.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from botkit.domain import Incident, IncidentState
+from botkit.storage.records import (
+    AlertRow,
+    ClaimedEvent,
+    DeadLetter,
+    Destination,
+    FlaggedRecord,
+    IncidentDetail,
+    IntakeItem,
+    NewIncident,
+    NewMessage,
+    NewPage,
+    Occurrence,
+    Outcome,
+    StoreStatus,
+    TimerRow,
+    Work,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class FlaggedRecord:
-    """What is kept of a flagged message: nothing more than the case needs."""
-
-    message_key: str
-    platform: str
-    chat_id: str
-    message_id: str
-    sender_hash: str | None
-    text_hash: str
-    excerpt: str
-    category: str
-    score: float
-    model_version: str
-    evidence: tuple[tuple[str, str], ...]
-    received_at: datetime
+class StoreError(RuntimeError):
+    """The store cannot be used at all (cannot open, migrate, or write); names the place."""
 
 
-@dataclass(frozen=True, slots=True)
-class AlertRow:
-    id: int
-    incident_id: int
-    officer_id: str
-    platform: str
-    contact: str
-    kind: str
-    step: int
-    status: str
-    delivery_ref: str | None
-    attempts: int
+class StoreUnavailable(StoreError):
+    """A write failed for a reason outside the event (disk full, read-only, locked).
+
+    Nothing was committed; the caller keeps its work for a retry.
+    """
 
 
-@dataclass(frozen=True, slots=True)
-class TimerRow:
-    id: int
-    incident_id: int
-    kind: str
-    due_at: datetime
-    fence: int
-
-
-@dataclass(frozen=True, slots=True)
-class NewIncident:
-    content_key: str
-    category: str
-    jurisdiction: int
-    unit: str
-    copy_units: tuple[str, ...]
-    opened_at: datetime
-    excerpt: str
-    score: float
-    claim_id: str | None
-    chain: dict[str, Any]
-    claim_text: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    platform: str
-    chat_id: str
-    message_id: str
-    seen_at: datetime
-    corrected: bool
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentDetail:
-    incident: Incident
-    copy_units: tuple[str, ...]
-    chain: dict[str, Any]
-    step: int
-    fence: int
-    exhausted: bool
-    claim_text: str | None = None
-
-
-class Store(Protocol):
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
-
-    # groups registered at run time (e.g. a bot added to a Telegram group)
-    async def upsert_group(
-        self, platform: str, chat_id: str, jurisdiction: int | None, status: str, title: str | None
-    ) -> None: ...
-    async def group(self, platform: str, chat_id: str) -> tuple[int | None, str] | None: ...
-
+class IncidentStore(Protocol):
     async def record_flagged(self, record: FlaggedRecord) -> tuple[int, bool]: ...
-    async def find_open_incident(self, content_key: str, since: datetime) -> Incident | None: ...
-    async def open_incident(self, new: NewIncident) -> Incident: ...
+    async def find_open(self, content_key: str, since: datetime) -> Incident | None: ...
+    async def open(self, new: NewIncident) -> Incident: ...
     async def add_occurrence(
         self,
         incident_id: int,
@@ -107,14 +58,12 @@ class Store(Protocol):
         message_id: str,
         seen_at: datetime,
     ) -> tuple[Incident, bool]: ...
-    async def incident(self, incident_id: int) -> IncidentDetail | None: ...
-    async def incidents(
+    async def get(self, incident_id: int) -> IncidentDetail | None: ...
+    async def query(
         self, units: list[str] | None = None, states: list[IncidentState] | None = None
     ) -> list[Incident]: ...
     async def occurrences(self, incident_id: int) -> list[Occurrence]: ...
-    async def incident_evidence(
-        self, incident_id: int, limit: int = 8
-    ) -> list[tuple[str, str]]: ...
+    async def evidence(self, incident_id: int, limit: int = 8) -> list[tuple[str, str]]: ...
     async def mark_corrected(self, incident_id: int, platform: str, chat_id: str) -> bool: ...
     async def transition(
         self,
@@ -124,49 +73,189 @@ class Store(Protocol):
         officer_id: str,
         action: str,
         at: datetime,
-    ) -> bool: ...
-    async def last_actor(self, incident_id: int) -> str | None: ...
-    async def advance_step(self, incident_id: int, step: int, exhausted: bool) -> int: ...
-    async def bump_fence(self, incident_id: int) -> int: ...
+    ) -> bool:
+        """Compare-and-set the state; cancels the incident's pending timers."""
+        ...
 
-    async def create_alert(
+    async def last_actor(self, incident_id: int) -> str | None: ...
+    async def advance_step(self, incident_id: int, step: int, exhausted: bool) -> int:
+        """Record the step the chain reached; returns the new fencing token."""
+        ...
+
+    async def count_reminder(self, incident_id: int) -> tuple[int, int]:
+        """Count one more reminder; returns (reminders sent, new fencing token)."""
+        ...
+
+    async def needing_recovery(self) -> list[IncidentDetail]:
+        """Open incidents whose chain has no pending timer (a crash, an old version)."""
+        ...
+
+    async def add_claim(self, claim_id: str, incident_id: int, text: str, at: datetime) -> None: ...
+    async def claims(self, after: int = 0) -> list[tuple[int, str, str]]:
+        """(sequence, claim id, text) of known claims, those after `after` only."""
+        ...
+
+    async def claim_incident(self, claim_id: str) -> int | None: ...
+    async def labelled_verdicts(self) -> list[tuple[str, str, str]]: ...
+
+
+class OutboxStore(Protocol):
+    """Everything botkit sends, queued in the same commit as the effect that caused it.
+
+    A sender claims one piece of work at a time per destination with a lease and a fencing
+    token; only an expired lease can be claimed again, and only the current token can settle.
+    """
+
+    async def enqueue_page(self, page: NewPage, at: datetime) -> int | None:
+        """Queue a page; None when this (incident, officer, kind, step) was queued before."""
+        ...
+
+    async def enqueue_unreachable(self, page: NewPage, at: datetime, error: str) -> None: ...
+    async def enqueue_message(self, message: NewMessage, at: datetime) -> bool:
+        """Queue an action; False when its dedupe key was queued before."""
+        ...
+
+    async def due_destinations(
+        self, now: datetime, limit: int, edit_interval: timedelta = ...
+    ) -> list[Destination]: ...
+    async def claim(
         self,
-        incident_id: int,
-        officer_id: str,
-        platform: str,
-        contact: str,
-        kind: str,
-        step: int,
-        at: datetime,
-    ) -> AlertRow: ...
-    async def mark_alert(
-        self,
-        alert_id: int,
-        status: str,
-        at: datetime,
-        delivery_ref: str | None = None,
-        error: str | None = None,
-    ) -> None: ...
+        destination: Destination,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        edit_interval: timedelta,
+    ) -> Work | None:
+        """The next due piece of work for one chat: a page (or the officer's held pages as
+        one digest), else another action, else an edit of a delivered alert."""
+        ...
+
+    async def settle(self, work: Work, outcome: Outcome, now: datetime) -> bool:
+        """Record what became of claimed work; False if the lease was lost meanwhile."""
+        ...
+
+    async def reserve_send(
+        self, officer_id: str, now: datetime, per_minute: int
+    ) -> datetime | None:
+        """Take a slot in the officer's one-minute window; the time a slot frees if full."""
+        ...
+
+    async def release_held(self, now: datetime) -> int:
+        """Make every held page due now (stopping: they go out as digests)."""
+        ...
+
     async def alerts(
         self, incident_id: int | None = None, statuses: list[str] | None = None
     ) -> list[AlertRow]: ...
+    async def step_pages(self, incident_id: int, step: int) -> list[AlertRow]: ...
+    async def messages(self, statuses: list[str] | None = None) -> list[dict[str, Any]]: ...
 
+
+class TimerStore(Protocol):
     async def schedule(self, incident_id: int, kind: str, due_at: datetime, fence: int) -> int: ...
-    async def due_timers(self, now: datetime) -> list[TimerRow]: ...
-    async def claim_timer(self, timer_id: int) -> bool: ...
-    async def cancel_timers(self, incident_id: int) -> int: ...
+    async def due(self, now: datetime) -> list[TimerRow]: ...
+    async def take(self, timer_id: int) -> TimerRow | None:
+        """Consume a pending timer whose fence is current; None if stale or taken.
+
+        Call it inside the transaction that runs the step, so the step and the timer's
+        consumption commit together (exactly once in effect).
+        """
+        ...
+
+    async def hasten(self, incident_id: int, kind: str, due_at: datetime) -> bool: ...
+    async def cancel(self, incident_id: int) -> int: ...
     async def next_due(self) -> datetime | None: ...
-    async def pending_timers(self, incident_id: int | None = None) -> list[TimerRow]: ...
+    async def pending(self, incident_id: int | None = None) -> list[TimerRow]: ...
 
-    async def add_claim(self, claim_id: str, incident_id: int, text: str, at: datetime) -> None: ...
-    async def claims(self) -> list[tuple[str, str]]: ...
-    async def claim_incident(self, claim_id: str) -> int | None: ...
 
-    async def audit(
+class AuditStore(Protocol):
+    async def record(
         self, at: datetime, actor: str, action: str, subject: str, details: dict[str, Any]
     ) -> None: ...
-    async def audit_log(self, limit: int = 1000) -> list[dict[str, Any]]: ...
-    async def labelled_verdicts(self) -> list[tuple[str, str, str]]: ...
-    async def purge(self, before: datetime, audit_before: datetime) -> dict[str, int]: ...
-    async def get_meta(self, key: str) -> str | None: ...
-    async def set_meta(self, key: str, value: str) -> None: ...
+    async def log(self, limit: int = 1000) -> list[dict[str, Any]]: ...
+
+
+class IntakeStore(Protocol):
+    """Accepted events, durable before the platform is told they arrived.
+
+    Entries are unique by key; a done entry keeps its key (not its payload) for a while, so
+    a redelivered event is recognised and not processed twice.
+    """
+
+    async def append(self, items: Sequence[IntakeItem], at: datetime) -> int:
+        """Store new events; returns how many were new (duplicates are ignored)."""
+        ...
+
+    async def claim(
+        self, owner: str, limit: int, now: datetime, lease: timedelta, max_deliveries: int
+    ) -> list[ClaimedEvent]: ...
+    async def done(self, ids: Sequence[int], at: datetime) -> None: ...
+    async def fail(self, entry_id: int, error: str, retry_at: datetime, max_attempts: int) -> bool:
+        """Count a failed attempt; True when the entry became a dead letter."""
+        ...
+
+    async def release(self, ids: Sequence[int]) -> None:
+        """Give entries back without counting an attempt (shutdown, storage trouble)."""
+        ...
+
+    async def backlog(self) -> int: ...
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
+    async def requeue_dead(self) -> int: ...
+
+
+class GroupStore(Protocol):
+    async def upsert(
+        self, platform: str, chat_id: str, jurisdiction: int | None, status: str, title: str | None
+    ) -> None: ...
+    async def get(self, platform: str, chat_id: str) -> tuple[int | None, str] | None: ...
+
+
+class MetaStore(Protocol):
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str) -> None: ...
+
+
+class Roles(Protocol):
+    @property
+    def incidents(self) -> IncidentStore: ...
+    @property
+    def outbox(self) -> OutboxStore: ...
+    @property
+    def timers(self) -> TimerStore: ...
+    @property
+    def audit(self) -> AuditStore: ...
+    @property
+    def intake(self) -> IntakeStore: ...
+    @property
+    def groups(self) -> GroupStore: ...
+    @property
+    def meta(self) -> MetaStore: ...
+
+
+class Transaction(Roles, Protocol):
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction has committed (never if it rolls back)."""
+        ...
+
+
+class Store(Roles, Protocol):
+    backend: str
+    location: str
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+    async def purge(
+        self, before: datetime, audit_before: datetime, keys_before: datetime
+    ) -> dict[str, int]:
+        """Delete what is older than the retention limits, every copy of it."""
+        ...
+
+    async def status(self, now: datetime) -> StoreStatus: ...
+    async def lease_owners(self) -> list[str]:
+        """Everyone holding a lease on intake or outbox work now."""
+        ...
+
+    async def release_leases(self, owners: Sequence[str]) -> int:
+        """Free the work of owners known to be dead (a killed process of this host)."""
+        ...

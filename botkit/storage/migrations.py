@@ -130,4 +130,78 @@ MIGRATIONS: tuple[str, ...] = (
     WHEN NOT EXISTS (SELECT 1 FROM purge_guard)
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     """,
+    # 2: delivery guarantees: a leased outbox, durable intake, send windows, edit versions
+    """
+    ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE incidents ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX incidents_state ON incidents(state);
+
+    ALTER TABLE alerts ADD COLUMN next_at TEXT;
+    ALTER TABLE alerts ADD COLUMN lease_owner TEXT;
+    ALTER TABLE alerts ADD COLUMN lease_until TEXT;
+    ALTER TABLE alerts ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE alerts ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE alerts ADD COLUMN rendered_version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE alerts ADD COLUMN rendered_state TEXT;
+    ALTER TABLE alerts ADD COLUMN rendered_at TEXT;
+    ALTER TABLE alerts ADD COLUMN edit_next_at TEXT;
+    ALTER TABLE alerts ADD COLUMN edit_lease_until TEXT;
+    ALTER TABLE alerts ADD COLUMN edit_token INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE alerts ADD COLUMN via_digest INTEGER NOT NULL DEFAULT 0;
+    -- Earlier versions could queue the same page twice; keep the first, so that the
+    -- unique key below (one page per incident, officer, kind and step) can hold.
+    UPDATE alerts SET status = 'superseded' WHERE id NOT IN
+        (SELECT MIN(id) FROM alerts GROUP BY incident_id, officer_id, kind, step);
+    CREATE UNIQUE INDEX alerts_page ON alerts(incident_id, officer_id, kind, step)
+        WHERE status != 'superseded';
+    CREATE INDEX alerts_destination ON alerts(platform, contact, status);
+    CREATE INDEX alerts_officer ON alerts(officer_id, status);
+
+    -- Replies, corrections in groups, deletions: any action that is not a page.
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        platform TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        incident_id INTEGER,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        ambiguous INTEGER NOT NULL DEFAULT 0,
+        next_at TEXT,
+        lease_owner TEXT,
+        lease_until TEXT,
+        lease_token INTEGER NOT NULL DEFAULT 0,
+        delivery_ref TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE INDEX outbox_destination ON outbox(platform, chat_id, status);
+    CREATE INDEX outbox_status ON outbox(status, next_at);
+
+    -- Pages sent to each officer, for the per-officer rate window (kept an hour).
+    CREATE TABLE send_log (officer_id TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE INDEX send_log_officer ON send_log(officer_id, at);
+
+    -- Accepted events, sealed, until their effects are committed; then only the key stays.
+    CREATE TABLE intake (
+        id INTEGER PRIMARY KEY,
+        event_key TEXT NOT NULL UNIQUE,
+        payload BLOB,
+        status TEXT NOT NULL DEFAULT 'pending',
+        deliveries INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at TEXT,
+        lease_owner TEXT,
+        lease_until TEXT,
+        last_error TEXT,
+        received_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX intake_status ON intake(status, id);
+
+    CREATE INDEX timers_incident ON timers(incident_id, status);
+    CREATE INDEX claims_created ON claims(created_at);
+    """,
 )

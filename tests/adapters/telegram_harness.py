@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 import pytest
@@ -76,7 +76,10 @@ class RecordingInbox:
         self._changed = asyncio.Event()
 
     async def submit(self, event: InboundEvent) -> None:
-        self.events.append(event)
+        await self.submit_many([event])
+
+    async def submit_many(self, events: Sequence[InboundEvent], *, wait: bool = True) -> None:
+        self.events += events
         self._changed.set()
 
     def of(self, kind: type[E]) -> list[E]:

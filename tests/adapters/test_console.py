@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import pytest
 
 from adapters.console import ConsoleAdapter
-from botkit.adapter import Unsupported
+from botkit.adapter import InboundEvent, IntakeUnavailable, Unsupported
 from botkit.config import AdapterSettings
 from botkit.domain import Message, OfficerCommand
 from botkit.outbound import Button, DeleteMessage, SendText
@@ -69,13 +70,45 @@ async def test_alerts_print_with_their_buttons(console: ConsoleAdapter) -> None:
         await console.send(DeleteMessage("g1", "1"))
 
 
+class ListInbox:
+    def __init__(self, refusals: int = 0) -> None:
+        self.seen: list[InboundEvent] = []
+        self.refusals = refusals
+
+    async def submit(self, event: InboundEvent) -> None:
+        await self.submit_many([event])
+
+    async def submit_many(self, events: Sequence[InboundEvent], *, wait: bool = True) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise IntakeUnavailable("database or disk is full")
+        self.seen += events
+
+
 async def test_run_reads_until_eof(console: ConsoleAdapter) -> None:
     console.stdin = io.StringIO("Lan: một\n\nhai\n/ack 1\n")
-    seen: list[object] = []
+    inbox = ListInbox()
+    await console.run(inbox)
+    assert [type(e).__name__ for e in inbox.seen] == ["Message", "Message", "OfficerCommand"]
 
-    class Inbox:
-        async def submit(self, event: object) -> None:
-            seen.append(event)
 
-    await console.run(Inbox())
-    assert [type(e).__name__ for e in seen] == ["Message", "Message", "OfficerCommand"]
+async def test_ids_are_unique_across_runs() -> None:
+    ids = set()
+    for _ in range(2):  # two runs, as two `make run` in a row
+        settings = AdapterSettings(enabled=True, chat="g1")  # type: ignore[call-arg]
+        stdin = io.StringIO("một\nhai\n/ack 1\n")
+        adapter = ConsoleAdapter("console", settings, stdin=stdin, stdout=io.StringIO())
+        inbox = ListInbox()
+        await adapter.run(inbox)
+        ids |= {e.message_id if isinstance(e, Message) else e.event_id for e in inbox.seen}
+    assert len(ids) == 6
+
+
+async def test_lines_wait_while_botkit_cannot_take_them(
+    console: ConsoleAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("adapters.console.RETRY_SECONDS", 0.01)
+    console.stdin = io.StringIO("một\nhai\n")
+    inbox = ListInbox(refusals=3)
+    await console.run(inbox)
+    assert [e.text for e in inbox.seen if isinstance(e, Message)] == ["một", "hai"]

@@ -1,19 +1,24 @@
-"""An escalation engine on an in-memory store, a virtual clock and a recording dispatcher."""
+"""An escalation engine and a sender on an in-memory store, a virtual clock and a recording
+dispatcher: the core without the pipeline, driven step by step."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from botkit.clock import VirtualClock
 from botkit.config import Config
+from botkit.delivery import Sender
+from botkit.delivery.render import AlertRenderer
 from botkit.domain import AlertEvent, Flag, Message, OfficerCommand, Verdict
 from botkit.escalation import EscalationEngine
-from botkit.escalation.notifier import Notifier
+from botkit.escalation.commands import OfficerDesk
+from botkit.outbound import SendText
 from botkit.places import PlaceBook
 from botkit.storage import SqliteStore
-from botkit.storage.base import FlaggedRecord
+from botkit.storage.records import FlaggedRecord
 from botkit.texts import Texts
 from tests.conftest import RecordingDispatcher
 
@@ -26,30 +31,36 @@ class Harness:
     store: SqliteStore
     clock: VirtualClock
     dispatcher: RecordingDispatcher
-    engine: EscalationEngine
+    engine: EscalationEngine = field(init=False)
+    desk: OfficerDesk = field(init=False)
+    sender: Sender = field(init=False)
     events: list[AlertEvent] = field(default_factory=list)
     claims: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    async def create(cls, config: Config, start: datetime) -> Harness:
-        store = SqliteStore(":memory:")
+    async def create(
+        cls, config: Config, start: datetime, path: str = ":memory:", owner: str = "test"
+    ) -> Harness:
+        store = SqliteStore(path)
         await store.open()
-        clock = VirtualClock(start)
-        dispatcher = RecordingDispatcher()
-        texts = Texts("vi")
-        notifier = Notifier(config, store, dispatcher, texts, PlaceBook(66), clock)
-        h = cls(config, store, clock, dispatcher, None)  # type: ignore[arg-type]
-        h.engine = EscalationEngine(
-            config,
-            store,
-            notifier,
-            dispatcher,
-            clock,
-            texts,
-            on_event=h.events.append,
-            claims=h,
-        )
+        h = cls(config, store, VirtualClock(start), RecordingDispatcher())
+        h.use(config, owner)
         return h
+
+    def use(self, config: Config, owner: str = "test") -> None:
+        """(Re)build engine, desk and sender from a config, as a reload does."""
+        texts = Texts("vi")
+        self.config = config
+        self.engine = EscalationEngine(
+            config, self.store, self.dispatcher, self.clock, texts, self.events.append, self
+        )
+        self.desk = OfficerDesk(self.engine)
+        renderer = AlertRenderer(texts, PlaceBook(66), ZoneInfo(config.bot.timezone))
+        self.sender = Sender(config, self.store, self.dispatcher, renderer, self.clock, owner)
+
+    # the claim index, as the engine sees it
+    def accepts_claim(self, text: str) -> bool:
+        return len(text.split()) >= 4
 
     def add_claim(self, claim_id: str, text: str) -> None:
         self.claims[claim_id] = text
@@ -64,6 +75,7 @@ class Harness:
         places: tuple[int, ...] = (),
         evidence: tuple[tuple[str, str], ...] = (),
         claim_id: str | None = None,
+        deliver: bool = True,
     ) -> int | None:
         n = next(_ids)
         msg = Message("test", chat, str(n), text, self.clock.now(), sender_id=f"s{n}")
@@ -96,29 +108,38 @@ class Harness:
             evidence=evidence,
             received_at=self.clock.now(),
         )
-        incident = await self.engine.handle_flag(flag, record)
+        async with self.store.transaction() as tx:
+            incident = await self.engine.handle_flag(tx, flag, record)
+        if deliver:
+            await self.deliver()
         return incident.id if incident else None
 
     async def command(self, sender: str, command: str, arg: object = None) -> str:
         cmd = OfficerCommand(
             "test", sender, command, None if arg is None else str(arg), self.clock.now()
         )
-        return await self.engine.handle_command(cmd)
+        async with self.store.transaction() as tx:
+            reply = await self.desk.handle(tx, cmd)
+        await self.deliver()
+        return reply
+
+    async def deliver(self) -> None:
+        await self.sender.run_once()
 
     async def advance(self, minutes: float) -> None:
         """Move virtual time forward, running every step that falls due on the way."""
         target = self.clock.now() + timedelta(minutes=minutes)
         while True:
-            due = await self.store.next_due()
+            due = await self.store.timers.next_due()
             if due is None or due > target:
                 break
             self.clock.advance_to(due)
             await self.engine.run_due()
+            await self.deliver()
         self.clock.advance_to(target)
+        await self.deliver()
 
     def pages_to(self, contact: str) -> int:
-        from botkit.outbound import SendText
-
         return sum(1 for a in self.dispatcher.to(contact) if isinstance(a, SendText))
 
     def kinds(self) -> list[str]:

@@ -1,9 +1,8 @@
-"""The assembled core: nothing accepted is lost when a part fails."""
+"""The assembled core: accepted events are never lost, never handled twice, never in clear."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,83 +10,164 @@ import pytest
 
 from botkit.app import App
 from botkit.clock import VirtualClock
-from botkit.config import load_config
+from botkit.config import Config, load_config
 from botkit.domain import Message
+from botkit.intake import DurableInbox
+from botkit.keys import KeyProblem
+from botkit.storage.base import StoreUnavailable
+from botkit.worker import Worker
 from tests.conftest import ROOT, RecordingDispatcher
 
+KEY = "test-key-0123456789abcdef"
 HOAX = (
     "CHIA SẺ GẤP!!! Thôn 3 xã Cư M'gar đã có 15 ca nhiễm covid, bệnh viện huyện phong tỏa"
     " từ tối nay, ai có người nhà ở đó đừng về"
 )
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+def shipped_config(tmp_path: Path) -> Config:
+    config = load_config(ROOT / "config.toml")
+    return config.model_copy(
+        update={"bot": config.bot.model_copy(update={"data_dir": str(tmp_path / "var")})}
+    )
+
+
+async def build(tmp_path: Path, clock: VirtualClock | None = None) -> App:
+    return await App.build(
+        shipped_config(tmp_path),
+        ROOT,
+        clock=clock or VirtualClock(T0),
+        dispatcher=RecordingDispatcher(("console",)),
+        store_path=str(tmp_path / "db.sqlite3"),
+    )
 
 
 @pytest.fixture
 async def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> App:
-    monkeypatch.setenv("BOTKIT_HASH_KEY", "test-key-0123456789abcdef")
-    config = load_config(ROOT / "config.toml")
-    config = config.model_copy(
-        update={"bot": config.bot.model_copy(update={"data_dir": str(tmp_path / "var")})}
-    )
-    clock = VirtualClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
-    built = await App.build(
-        config,
-        ROOT,
-        clock=clock,
-        dispatcher=RecordingDispatcher(("console",)),
-        store_path=str(tmp_path / "db.sqlite3"),
-    )
+    monkeypatch.setenv("BOTKIT_HASH_KEY", KEY)
+    built = await build(tmp_path)
     yield built
     await built.close()
 
 
-def hoax(n: int = 1) -> Message:
-    return Message("console", "console", str(n), HOAX, datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
+def hoax(n: str = "1") -> Message:
+    return Message("console", "console", n, HOAX, T0)
+
+
+def worker_of(app: App, inbox: DurableInbox) -> Worker:
+    return Worker(
+        app.config, app.store, lambda: app.pipeline, inbox.sealer, inbox, app.clock, app.owner
+    )
+
+
+async def accepted(app: App, *events: Message) -> Worker:
+    inbox = app.inbox()
+    await inbox.submit_many(events)
+    return worker_of(app, inbox)
+
+
+async def test_an_accepted_event_is_handled_and_done(app: App) -> None:
+    worker = await accepted(app, hoax())
+    assert await app.store.intake.backlog() == 1
+    assert await worker.run_once() == 1
+    assert await app.store.intake.backlog() == 0
+    [incident] = await app.store.incidents.query()
+    assert incident.occurrences == 1
+    assert [p.status for p in await app.store.outbox.alerts()] == ["pending"]
 
 
 async def test_a_store_failure_is_retried_not_lost(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = app.store.record_flagged
+    real = app.engine.handle_flag
     failures = iter([True])
 
-    async def flaky(record: Any) -> Any:
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
         if next(failures, False):
-            raise OSError("disk I/O error")
-        return await real(record)
+            raise StoreUnavailable("db: database or disk is full")
+        return await real(*args, **kwargs)
 
-    monkeypatch.setattr(app.store, "record_flagged", flaky)
-    await app.pipeline.handle([hoax()])
-    assert len(app.pipeline.failed) == 1 and await app.store.incidents() == []
-    await app.tick()
-    assert app.pipeline.failed == [] and len(await app.store.incidents()) == 1
+    monkeypatch.setattr(app.engine, "handle_flag", flaky)
+    worker = await accepted(app, hoax())
+    await worker.run_once()
+    assert await app.store.incidents.query() == [] and await app.store.intake.backlog() == 1
+    await worker.run_once()  # given back without counting an attempt: handled at once
+    assert len(await app.store.incidents.query()) == 1
+    assert await app.store.intake.backlog() == 0
 
 
-async def test_an_event_failing_every_time_is_saved_with_its_error(
+async def test_an_event_failing_every_time_becomes_a_dead_letter(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(record: Any) -> Any:
-        raise OSError("disk I/O error")
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
 
-    monkeypatch.setattr(app.store, "record_flagged", broken)
-    await app.pipeline.handle([hoax()])
+    monkeypatch.setattr(app.engine, "handle_flag", broken)
+    worker = await accepted(app, hoax())
+    assert isinstance(app.clock, VirtualClock)
     for _ in range(5):
-        await app.tick()
-    saved = (app.data_dir / "failed_events.jsonl").read_text().splitlines()
-    assert app.dead_lettered == 1 and len(saved) == 1
-    assert json.loads(saved[0])["error"] == "OSError: disk I/O error"
+        await worker.run_once()
+        app.clock.advance_to(app.clock.now() + timedelta(minutes=1))  # past the backoff
+    [letter] = await app.store.intake.dead_letters()
+    assert letter.attempts == 5 and letter.error == "RuntimeError: a bug"
+    assert worker.dead_lettered == 1 and await app.store.intake.backlog() == 0
 
 
-async def test_a_classifier_failure_keeps_the_messages(app: App, monkeypatch) -> None:
+async def test_a_classifier_failure_keeps_the_messages(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def explode(texts: list[str]) -> Any:
         raise RuntimeError("model crashed")
 
     monkeypatch.setattr(app.service, "analyse", explode)
-    await app.pipeline.handle([hoax(1), hoax(2)])
-    assert [m.message_id for m, _ in app.pipeline.failed] == ["1", "2"]
+    worker = await accepted(app, hoax("1"), hoax("2"))
+    await worker.run_once()
+    assert await app.store.intake.backlog() == 2
+    assert await app.store.intake.dead_letters() == []
 
 
-async def test_redelivered_message_has_no_second_effect(app: App) -> None:
-    await app.pipeline.handle([hoax()])
-    await app.pipeline.handle([hoax()])
-    [incident] = await app.store.incidents()
+async def test_a_redelivered_message_has_no_second_effect(app: App) -> None:
+    worker = await accepted(app, hoax())
+    await worker.run_once()
+    inbox = app.inbox()
+    await inbox.submit(hoax())  # the platform delivers it again
+    assert inbox.duplicates == 1 and await app.store.intake.backlog() == 0
+    # even past the intake's memory, the effect is keyed by the message
+    from botkit.pipeline import Inbound
+
+    await app.pipeline.process([Inbound(hoax())])
+    [incident] = await app.store.incidents.query()
     assert incident.occurrences == 1
+    assert len(await app.store.outbox.alerts()) == 1
+
+
+async def test_accepted_events_are_sealed_at_rest(app: App, tmp_path: Path) -> None:
+    await accepted(app, hoax())
+    await app.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("db.sqlite3*"))
+    assert "phong tỏa".encode() not in raw and b"covid" not in raw
+
+
+async def test_a_changed_hash_key_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOTKIT_HASH_KEY", KEY)
+    await (await build(tmp_path)).close()
+    monkeypatch.setenv("BOTKIT_HASH_KEY", "another-key-0123456789abcdef")
+    with pytest.raises(KeyProblem, match="another hash key") as err:
+        await build(tmp_path)
+    assert "$BOTKIT_HASH_KEY" in str(err.value) and "hash.key" in str(err.value)
+
+
+async def test_a_lost_key_file_is_not_silently_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BOTKIT_HASH_KEY", raising=False)
+    await (await build(tmp_path)).close()  # made var/hash.key
+    key_file = tmp_path / "var" / "hash.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key_file.unlink()
+    with pytest.raises(KeyProblem, match="does not exist"):
+        await build(tmp_path)
+    assert not key_file.exists()

@@ -49,17 +49,29 @@ async def test_alert_shows_the_evidence_officers_act_on(h: Harness) -> None:
 async def test_one_hoax_in_fifty_groups_is_one_incident_one_page(h: Harness) -> None:
     for i in range(50):
         await h.flag(chat=f"group-{i}", content_key="same-hoax")
-        await h.advance(1 / 60)
-    incidents = await h.store.incidents()
+    incidents = await h.store.incidents.query()
     assert len(incidents) == 1
     assert incidents[0].occurrences == 50
     assert incidents[0].groups == 50
     assert h.pages_to("u-thanh") == 1
     assert h.kinds().count("updated") == 49
-    assert await h.engine.notifier.flush_updates() == 1
+    assert not [a for a in h.dispatcher.to("u-thanh") if isinstance(a, EditText)]
+    await h.advance(0.1)  # past the edit interval (5 s)
     edits = [a for a in h.dispatcher.to("u-thanh") if isinstance(a, EditText)]
     assert len(edits) == 1  # fifty occurrences, one edit in place
     assert "50 nhóm" in edits[0].text
+
+
+async def test_occurrences_spread_over_time_are_edited_at_most_once_per_interval(
+    h: Harness,
+) -> None:
+    for i in range(60):
+        await h.flag(chat=f"group-{i}", content_key="same-hoax")
+        await h.advance(1 / 60)  # one a second for a minute
+    await h.advance(0.1)
+    edits = [a for a in h.dispatcher.to("u-thanh") if isinstance(a, EditText)]
+    assert 10 <= len(edits) <= 13  # every 5 s, not sixty times
+    assert "60 nhóm" in edits[-1].text
 
 
 async def test_unacknowledged_incident_escalates_up_the_chain(h: Harness) -> None:
@@ -73,7 +85,7 @@ async def test_unacknowledged_incident_escalates_up_the_chain(h: Harness) -> Non
     await h.advance(24 * 60)
     assert h.pages_to("u-thanh") == 1
     assert h.kinds().count("escalated") == 2
-    assert await h.store.pending_timers() == []  # chain exhausted, nothing left pending
+    assert await h.store.timers.pending() == []  # chain exhausted, nothing left pending
 
 
 async def test_acknowledgement_stops_escalation_and_schedules_a_reminder(h: Harness) -> None:
@@ -95,9 +107,9 @@ async def test_non_officer_is_refused_and_audited(h: Harness) -> None:
     incident_id = await h.flag()
     reply = await h.command("stranger", "ack", incident_id)
     assert "chỉ cán bộ" in reply
-    detail = await h.store.incident(incident_id)
+    detail = await h.store.incidents.get(incident_id)
     assert detail is not None and detail.incident.state is IncidentState.OPENED
-    log = await h.store.audit_log()
+    log = await h.store.audit.log()
     assert any(e["action"] == "refused.ack" for e in log)
 
 
@@ -126,14 +138,14 @@ async def test_lifecycle_paths(h: Harness, actions: list[str], final: IncidentSt
     incident_id = await h.flag()
     for action in actions:
         await h.command("u-thanh", action, incident_id)
-    detail = await h.store.incident(incident_id)
+    detail = await h.store.incidents.get(incident_id)
     assert detail is not None and detail.incident.state is final
 
 
 async def test_invalid_transition_is_refused(h: Harness) -> None:
     incident_id = await h.flag()
     await h.command("u-thanh", "resolve", incident_id)  # opened → resolved is not allowed
-    detail = await h.store.incident(incident_id)
+    detail = await h.store.incidents.get(incident_id)
     assert detail is not None and detail.incident.state is IncidentState.OPENED
 
 
@@ -169,7 +181,7 @@ async def test_a_later_variant_matching_the_confirmed_claim_joins_its_incident(
         claim_id=claim_id,
     )
     assert joined == incident_id
-    incidents = await h.store.incidents()
+    incidents = await h.store.incidents.query()
     assert len(incidents) == 1 and incidents[0].groups == 2
     corrected = [
         a.chat_id
@@ -192,27 +204,44 @@ async def test_running_chain_keeps_its_snapshot_after_config_change(
     # Reload with a chain that would page the province at once
     changed = make_config()
     units = [u.model_copy(update={"escalation": []}) for u in changed.units]
-    h.engine.config = changed.model_copy(update={"units": units})
+    h.use(changed.model_copy(update={"units": units}))
     await h.advance(16)
     assert h.pages_to("u-dung") == 1  # step 2 of the snapshot: the leader
 
 
-async def test_timers_survive_a_restart(config: Config, t0: datetime, tmp_path) -> None:
-    from botkit.storage import SqliteStore
+async def test_a_reload_that_removes_or_renames_the_unit_keeps_its_chains(
+    h: Harness,
+) -> None:
+    incident_id = await h.flag()
+    # The commune's unit is renamed (new id) and its officers moved: the old id is gone.
+    raw = make_config().model_dump(by_alias=True)
+    for unit in raw["units"]:
+        if unit["id"] == "cu-mgar":
+            unit["id"] = "ca-xa-cu-mgar"
+        if unit.get("parent") == "cu-mgar":
+            unit["parent"] = "ca-xa-cu-mgar"
+    for officer in raw["officers"]:
+        if officer["unit"] == "cu-mgar":
+            officer["unit"] = "ca-xa-cu-mgar"
+    from botkit.config.loader import parse_config
 
-    h = await Harness.create(config, t0)
-    h.store = SqliteStore(tmp_path / "db.sqlite3")
-    await h.store.open()
-    h.engine.store = h.store
-    h.engine.notifier.store = h.store
+    h.use(parse_config(raw))
+    await h.advance(16)
+    assert h.pages_to("u-dung") == 1  # the leader, from the snapshot
+    await h.advance(30)
+    assert h.pages_to("u-tuan") == 1  # the province, from the snapshot
+    assert "không thuộc" not in await h.command("u-thanh", "ack", incident_id)
+    detail = await h.store.incidents.get(incident_id)
+    assert detail is not None and detail.incident.state is IncidentState.ACKNOWLEDGED
+
+
+async def test_timers_survive_a_restart(config: Config, t0: datetime, tmp_path) -> None:
+    path = str(tmp_path / "db.sqlite3")
+    h = await Harness.create(config, t0, path)
     await h.flag()
     await h.store.close()
     # a new process: same database, new engine
-    h2 = await Harness.create(config, t0)
-    h2.store = SqliteStore(tmp_path / "db.sqlite3")
-    await h2.store.open()
-    h2.engine.store = h2.store
-    h2.engine.notifier.store = h2.store
+    h2 = await Harness.create(config, t0, path)
     await h2.advance(16)
     assert h2.pages_to("u-dung") == 1
     await h2.store.close()
@@ -225,16 +254,20 @@ async def test_a_step_runs_once_even_when_two_workers_race(h: Harness) -> None:
     h.clock.advance_to(h.clock.now().replace(minute=h.clock.now().minute + 16))
     ran = await asyncio.gather(h.engine.run_due(), h.engine.run_due())
     assert sum(ran) == 1
+    await h.deliver()
     assert h.pages_to("u-dung") == 1
 
 
 async def test_failed_delivery_is_kept_and_retried(h: Harness) -> None:
     h.dispatcher.fail_next = 1
     incident_id = await h.flag()
-    rows = await h.store.alerts(incident_id)
+    rows = await h.store.outbox.alerts(incident_id)
     assert [r.status for r in rows] == ["retry"]
-    assert await h.engine.notifier.retry_failed() == 1
+    assert h.pages_to("u-thanh") == 0
+    await h.advance(0.1)  # past the first backoff (about 2 s)
     assert h.pages_to("u-thanh") == 1
+    [row] = await h.store.outbox.alerts(incident_id)
+    assert row.status == "sent" and row.attempts == 2
 
 
 async def test_officer_flood_becomes_a_digest(h: Harness) -> None:
@@ -242,9 +275,9 @@ async def test_officer_flood_becomes_a_digest(h: Harness) -> None:
         await h.flag(text=f"tin giả số {i}", content_key=f"k{i}")
     assert h.pages_to("u-thanh") == 6  # rate_per_minute default
     await h.advance(1.5)
-    await h.engine.notifier.flush_digests()
     digest = [a for a in h.dispatcher.to("u-thanh") if isinstance(a, SendText) and "📋" in a.text]
     assert len(digest) == 1 and "4 cảnh báo" in digest[0].text
+    assert h.pages_to("u-thanh") == 7
 
 
 async def test_alert_is_edited_with_the_new_state_and_buttons(h: Harness) -> None:

@@ -46,9 +46,9 @@ class IncidentLifecycle(RuleBasedStateMachine):
         incident=st.integers(1, 4),
     )
     def act(self, officer: str, action: str, incident: int) -> None:
-        before = self.run(self.h.store.incident(incident))
+        before = self.run(self.h.store.incidents.get(incident))
         self.run(self.h.command(officer, action, incident))
-        after = self.run(self.h.store.incident(incident))
+        after = self.run(self.h.store.incidents.get(incident))
         if (
             before is not None
             and after is not None
@@ -61,7 +61,7 @@ class IncidentLifecycle(RuleBasedStateMachine):
     @rule(minutes=st.sampled_from([1, 10, 16, 45, 90, 60 * 5, 60 * 30]))
     def wait(self, minutes: int) -> None:
         start = len(self.h.dispatcher.sent)
-        states_before = {i.id: i.state for i in self.run(self.h.store.incidents())}
+        states_before = {i.id: i.state for i in self.run(self.h.store.incidents.query())}
         self.run(self.h.advance(minutes))
         # nothing is paged about an incident after acknowledgement or resolution
         for _, action in self.h.dispatcher.sent[start:]:
@@ -73,14 +73,28 @@ class IncidentLifecycle(RuleBasedStateMachine):
     def open_unacknowledged_incidents_have_exactly_one_pending_step(self) -> None:
         if not hasattr(self, "h"):
             return
-        for incident in self.run(self.h.store.incidents()):
-            detail = self.run(self.h.store.incident(incident.id))
-            pending = self.run(self.h.store.pending_timers(incident.id))
+        for incident in self.run(self.h.store.incidents.query()):
+            detail = self.run(self.h.store.incidents.get(incident.id))
+            pending = self.run(self.h.store.timers.pending(incident.id))
             if incident.state is IncidentState.OPENED and not detail.exhausted:
                 assert len([t for t in pending if t.kind == "escalate"]) == 1
             if incident.state is IncidentState.RESOLVED:
                 assert pending == []
             assert len(pending) <= 1
+
+    @invariant()
+    def no_page_is_sent_twice(self) -> None:
+        if not hasattr(self, "h"):
+            return
+        pages = [
+            (a.chat_id, a.text.splitlines()[0])
+            for _, a in self.h.dispatcher.sent
+            if isinstance(a, SendText) and not a.text.startswith("📋")
+        ]
+        rows = self.run(self.h.store.outbox.alerts())
+        assert len({(r.incident_id, r.officer_id, r.kind, r.step) for r in rows}) == len(rows)
+        sent = [r for r in rows if r.status == "sent" and r.delivery_ref is not None]
+        assert len(sent) <= len(pages)
 
 
 IncidentLifecycle.TestCase.settings = settings(

@@ -8,68 +8,95 @@ import pytest
 
 from botkit.adapter import GroupJoined, GroupLeft, GroupMigrated, GroupSetup
 from botkit.clock import VirtualClock
+from botkit.codec import decode_action
 from botkit.config import Config
 from botkit.groups import GroupDirectory
-from botkit.onboarding import Onboarding
+from botkit.onboarding import GroupEvent, Onboarding
 from botkit.outbound import SendText
 from botkit.places import PlaceBook
 from botkit.storage import SqliteStore
 from botkit.texts import Texts
-from tests.conftest import CU_MGAR, QUANG_PHU, RecordingDispatcher
+from tests.conftest import CU_MGAR, QUANG_PHU
+
+
+class Desk:
+    """Onboarding as the pipeline runs it: one transaction per event."""
+
+    def __init__(self, config: Config, store: SqliteStore) -> None:
+        self.store = store
+        self.groups = GroupDirectory(config, store.groups)
+        clock = VirtualClock(datetime(2026, 3, 2, tzinfo=UTC))
+        self.onboarding = Onboarding(config, self.groups, Texts(), PlaceBook(66), clock)
+        self.n = 0
+
+    async def handle(self, event: GroupEvent) -> None:
+        self.n += 1
+        async with self.store.transaction() as tx:
+            await self.onboarding.handle(tx, event, f"event-{self.n}")
+
+    async def last_reply(self) -> SendText:
+        messages = await self.store.outbox.messages()
+        action = decode_action(messages[-1]["action"])
+        assert isinstance(action, SendText)
+        return action
 
 
 @pytest.fixture
-async def onboarding(config: Config) -> Onboarding:
+async def desk(config: Config) -> Desk:
     store = SqliteStore(":memory:")
     await store.open()
-    groups = GroupDirectory(config, store)
-    clock = VirtualClock(datetime(2026, 3, 2, tzinfo=UTC))
-    yield Onboarding(config, store, groups, RecordingDispatcher(), Texts(), PlaceBook(66), clock)
+    yield Desk(config, store)
     await store.close()
 
 
-async def test_a_new_group_is_pending_and_offered_its_communes(onboarding: Onboarding) -> None:
-    await onboarding.handle(GroupJoined("test", "g-new", "Thôn 9", "admin-1"))
-    assert await onboarding.store.group("test", "g-new") == (None, "pending")
-    sent = onboarding.dispatcher.sent[-1][1]  # type: ignore[attr-defined]
-    assert isinstance(sent, SendText) and "quyền quản trị" in sent.text
+async def test_a_new_group_is_pending_and_offered_its_communes(desk: Desk) -> None:
+    await desk.handle(GroupJoined("test", "g-new", "Thôn 9", "admin-1"))
+    assert await desk.store.groups.get("test", "g-new") == (None, "pending")
+    sent = await desk.last_reply()
+    assert "quyền quản trị" in sent.text
     assert f"setup:{CU_MGAR}" in [b.action for b in sent.buttons]
     # messages of a pending group go to the default jurisdiction
-    assert await onboarding.groups.jurisdiction("test", "g-new") == CU_MGAR
+    assert await desk.groups.jurisdiction("test", "g-new") == CU_MGAR
 
 
 @pytest.mark.parametrize("query", ["Quảng Phú", "quang phu", str(QUANG_PHU), "xa Quang Phu"])
-async def test_setup_binds_the_group(onboarding: Onboarding, query: str) -> None:
-    await onboarding.handle(GroupJoined("test", "g-new", None, None))
-    assert await onboarding.groups.jurisdiction("test", "g-new") == CU_MGAR
-    await onboarding.handle(GroupSetup("test", "g-new", query, "admin-1"))
-    assert await onboarding.groups.jurisdiction("test", "g-new") == QUANG_PHU
-    log = await onboarding.store.audit_log()
+async def test_setup_binds_the_group(desk: Desk, query: str) -> None:
+    await desk.handle(GroupJoined("test", "g-new", None, None))
+    assert await desk.groups.jurisdiction("test", "g-new") == CU_MGAR
+    await desk.handle(GroupSetup("test", "g-new", query, "admin-1"))
+    assert await desk.groups.jurisdiction("test", "g-new") == QUANG_PHU
+    log = await desk.store.audit.log()
     assert [e["action"] for e in log] == ["group.joined", "group.setup"]
 
 
-async def test_an_unknown_commune_gets_a_clear_reply(onboarding: Onboarding) -> None:
-    await onboarding.handle(GroupSetup("test", "g-new", "Xã Không Có", "admin-1"))
-    sent = onboarding.dispatcher.sent[-1][1]  # type: ignore[attr-defined]
-    assert "Không tìm thấy" in sent.text and await onboarding.store.group("test", "g-new") is None
+async def test_an_unknown_commune_gets_a_clear_reply(desk: Desk) -> None:
+    await desk.handle(GroupSetup("test", "g-new", "Xã Không Có", "admin-1"))
+    sent = await desk.last_reply()
+    assert "Không tìm thấy" in sent.text and await desk.store.groups.get("test", "g-new") is None
 
 
-async def test_migration_keeps_the_binding_and_is_idempotent(onboarding: Onboarding) -> None:
-    await onboarding.handle(GroupSetup("test", "-100", "Quảng Phú", "admin"))
+async def test_migration_keeps_the_binding_and_is_idempotent(desk: Desk) -> None:
+    await desk.handle(GroupSetup("test", "-100", "Quảng Phú", "admin"))
     for _ in range(2):
-        await onboarding.handle(GroupMigrated("test", "-100", "-100200"))
-    assert await onboarding.store.group("test", "-100200") == (QUANG_PHU, "active")
-    assert await onboarding.store.group("test", "-100") == (None, "migrated")
+        await desk.handle(GroupMigrated("test", "-100", "-100200"))
+    assert await desk.store.groups.get("test", "-100200") == (QUANG_PHU, "active")
+    assert await desk.store.groups.get("test", "-100") == (None, "migrated")
 
 
-async def test_a_configured_group_keeps_its_commune_after_migration(
-    onboarding: Onboarding,
-) -> None:
-    await onboarding.handle(GroupMigrated("test", "g-quang-phu", "g-quang-phu-super"))
-    assert await onboarding.groups.jurisdiction("test", "g-quang-phu-super") == QUANG_PHU
+async def test_a_configured_group_keeps_its_commune_after_migration(desk: Desk) -> None:
+    await desk.handle(GroupMigrated("test", "g-quang-phu", "g-quang-phu-super"))
+    assert await desk.groups.jurisdiction("test", "g-quang-phu-super") == QUANG_PHU
 
 
-async def test_leaving(onboarding: Onboarding) -> None:
-    await onboarding.handle(GroupSetup("test", "g", "Quảng Phú", "admin"))
-    await onboarding.handle(GroupLeft("test", "g"))
-    assert await onboarding.groups.jurisdiction("test", "g") == CU_MGAR
+async def test_leaving(desk: Desk) -> None:
+    await desk.handle(GroupSetup("test", "g", "Quảng Phú", "admin"))
+    await desk.handle(GroupLeft("test", "g"))
+    assert await desk.groups.jurisdiction("test", "g") == CU_MGAR
+
+
+async def test_the_same_event_twice_greets_once(desk: Desk) -> None:
+    event = GroupJoined("test", "g-new", "Thôn 9", "admin-1")
+    for _ in range(2):
+        async with desk.store.transaction() as tx:
+            await desk.onboarding.handle(tx, event, "update-7.0")
+    assert len(await desk.store.outbox.messages()) == 1

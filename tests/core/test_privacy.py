@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from botkit.privacy import Pseudonymizer, RedactingFilter, load_hash_key, redact
+from botkit.keys import KeyProblem, resolve_hash_key
+from botkit.privacy import Pseudonymizer, RedactingFilter, redact
+from botkit.sealing import Sealer, SealError
 
 
 @pytest.mark.parametrize(
@@ -41,14 +43,33 @@ def test_pseudonymizer_is_keyed_and_stable() -> None:
     assert a.hash("sender", "123") != a.hash("chat", "123")
 
 
-def test_hash_key_from_environment_or_a_private_file(tmp_path: Path, monkeypatch) -> None:
+def test_key_from_environment_else_a_local_file_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BOTKIT_TEST_KEY", "from-environment-123456")
-    assert load_hash_key("BOTKIT_TEST_KEY", tmp_path) == b"from-environment-123456"
+    assert resolve_hash_key("BOTKIT_TEST_KEY", tmp_path, None).secret == b"from-environment-123456"
     monkeypatch.delenv("BOTKIT_TEST_KEY")
-    key = load_hash_key("BOTKIT_TEST_KEY", tmp_path)
-    assert load_hash_key("BOTKIT_TEST_KEY", tmp_path) == key
+    key = resolve_hash_key("BOTKIT_TEST_KEY", tmp_path, None)
+    again = resolve_hash_key("BOTKIT_TEST_KEY", tmp_path, key.fingerprint)
+    assert again.secret == key.secret and again.source == str(tmp_path / "hash.key")
     assert os.stat(tmp_path / "hash.key").st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["hash.key"]  # no temporary file left
 
+
+def test_a_short_key_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOTKIT_TEST_KEY", "short")
+    with pytest.raises(KeyProblem, match="shorter than 16 bytes"):
+        resolve_hash_key("BOTKIT_TEST_KEY", tmp_path, None)
+
+
+def test_sealed_payloads_open_only_with_the_same_key() -> None:
+    sealed = Sealer(b"k" * 32).seal("tin nhắn của bà con".encode())
+    assert "bà con".encode() not in sealed
+    assert Sealer(b"k" * 32).open(sealed) == "tin nhắn của bà con".encode()
+    with pytest.raises(SealError):
+        Sealer(b"x" * 32).open(sealed)
+    with pytest.raises(SealError):
+        Sealer(b"k" * 32).open(sealed[:-1] + bytes([sealed[-1] ^ 1]))
 
 def test_bot_tokens_and_tracebacks_are_redacted_in_logs(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("test.redaction.tokens")

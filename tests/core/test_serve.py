@@ -6,9 +6,9 @@ import asyncio
 from typing import ClassVar
 
 from botkit.adapter import Adapter, Inbox
-from botkit.app import supervise
 from botkit.config import AdapterSettings
 from botkit.outbound import Outbound
+from botkit.runtime import supervise
 
 
 class Flaky(Adapter):

@@ -81,7 +81,7 @@ def test_console_through_stdin_flags_and_alerts(workdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "fake_news (Tin giả)" in out  # the flag, key beside its Vietnamese name
-    assert "tới thanh" in out and "/ack 1" in out  # the alert as delivered to the officer
+    assert "tới thanh" in out and "🚨 Vụ #1" in out  # the alert as delivered to the officer
     assert "Đã tiếp nhận" in out  # the officer's command worked
     assert "chỉ cán bộ đã đăng ký" in out  # a stranger is refused
     assert (workdir / "var" / "botkit.sqlite3").exists()

@@ -1,0 +1,78 @@
+"""An incident as officers read it: the alert text and the buttons its state allows."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from botkit.domain import Incident
+from botkit.domain.incident import allowed_actions
+from botkit.outbound import Button
+from botkit.places import PlaceBook
+from botkit.texts import Texts
+
+
+class AlertRenderer:
+    def __init__(self, texts: Texts, places: PlaceBook, tz: ZoneInfo) -> None:
+        self.texts = texts
+        self.places = places
+        self.tz = tz  # officers read local time
+
+    def render(
+        self,
+        incident: Incident,
+        kind: str = "alert",
+        step: int = 0,
+        evidence: list[tuple[str, str]] | None = None,
+        resent: bool = False,
+    ) -> str:
+        t = self.texts
+        lines = []
+        if resent:
+            # An earlier try may have arrived after all (the platform did not answer).
+            lines.append(t.get("alert.resent"))
+        if kind == "escalated":
+            lines.append(t.get("alert.escalated", incident_id=incident.id, step=step))
+        elif kind == "reminded":
+            lines.append(t.get("alert.reminder", incident_id=incident.id))
+        lines += [
+            t.get(
+                "alert.title",
+                incident_id=incident.id,
+                category_key=incident.category,
+                category_name=t.category(incident.category),
+                score=f"{incident.score:.2f}",
+            ),
+            t.get("alert.where", jurisdiction=self.places.name(incident.jurisdiction)),
+            f"“{incident.excerpt}”",
+            t.get(
+                "alert.seen",
+                groups=incident.groups,
+                occurrences=incident.occurrences,
+                last_seen=incident.last_seen.astimezone(self.tz).strftime("%d/%m %H:%M"),
+            ),
+            t.get("alert.state", state=t.get(f"state.{incident.state.value}")),
+        ]
+        if evidence:
+            shown = "; ".join(f"{t.get(f'evidence.{k}')} {v}" for k, v in evidence)
+            lines.append(t.get("alert.evidence", evidence=shown))
+        if incident.claim_id:
+            lines.append(t.get("alert.claim", claim_id=incident.claim_id))
+        actions = allowed_actions(incident.state)
+        if actions:
+            commands = " · ".join(f"/{a} {incident.id}" for a in actions)
+            lines.append(t.get("alert.commands", commands=commands))
+        return "\n".join(lines)
+
+    def buttons(self, incident: Incident) -> tuple[Button, ...]:
+        """One button per action the incident's state allows now."""
+        return tuple(
+            Button(self.texts.get(f"button.{a}"), f"{a}:{incident.id}")
+            for a in allowed_actions(incident.state)
+        )
+
+    def digest(self, incidents: list[Incident]) -> str:
+        lines = [self.texts.get("alert.digest", count=len(incidents))]
+        for i in incidents:
+            name = self.texts.category(i.category)
+            lines.append(f"#{i.id} {i.category} · {name} · {i.excerpt[:60]}")
+        return "\n".join(lines)

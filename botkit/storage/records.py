@@ -1,0 +1,288 @@
+"""Plain records that cross the storage port. Frozen: a backend hands out copies, never rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botkit.domain import Incident
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedRecord:
+    """What is kept of a flagged message: nothing more than the case needs."""
+
+    message_key: str
+    platform: str
+    chat_id: str
+    message_id: str
+    sender_hash: str | None
+    text_hash: str
+    excerpt: str
+    category: str
+    score: float
+    model_version: str
+    evidence: tuple[tuple[str, str], ...]
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewIncident:
+    content_key: str
+    category: str
+    jurisdiction: int
+    unit: str
+    copy_units: tuple[str, ...]
+    opened_at: datetime
+    excerpt: str
+    score: float
+    claim_id: str | None
+    chain: dict[str, Any]
+    claim_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    platform: str
+    chat_id: str
+    message_id: str
+    seen_at: datetime
+    corrected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDetail:
+    incident: Incident
+    copy_units: tuple[str, ...]
+    chain: dict[str, Any]
+    step: int
+    fence: int
+    exhausted: bool
+    claim_text: str | None = None
+    version: int = 1
+    reminders: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """One page to one officer: the outbox row and what became of it."""
+
+    id: int
+    incident_id: int
+    officer_id: str
+    platform: str
+    contact: str
+    kind: str
+    step: int
+    status: str
+    delivery_ref: str | None
+    attempts: int
+    ambiguous: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewPage:
+    """A page to queue; (incident, officer, kind, step) identifies it, so it is queued once."""
+
+    incident_id: int
+    officer_id: str
+    platform: str
+    contact: str
+    kind: str
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """Any other outbound action (a reply, a correction in a group, a deletion).
+
+    `dedupe_key` makes queuing idempotent: a redelivered event queues nothing twice.
+    """
+
+    dedupe_key: str
+    platform: str
+    chat_id: str
+    action: dict[str, Any]
+    incident_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRow:
+    id: int
+    incident_id: int
+    kind: str
+    due_at: datetime
+    fence: int
+
+
+# -- claimed delivery work ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A claim on one row, proven by its fencing token (incremented by every claim)."""
+
+    table: str
+    id: int
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageWork:
+    lease: Lease
+    incident_id: int
+    officer_id: str
+    platform: str
+    contact: str
+    kind: str
+    step: int
+    status: str  # "pending", "retry" or "held"
+    attempts: int
+    ambiguous: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageWork:
+    lease: Lease
+    platform: str
+    chat_id: str
+    action: dict[str, Any]
+    attempts: int
+    ambiguous: int
+
+
+@dataclass(frozen=True, slots=True)
+class EditWork:
+    lease: Lease
+    incident_id: int
+    officer_id: str
+    platform: str
+    contact: str
+    kind: str
+    step: int
+    delivery_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestWork:
+    """Pages held back by an officer's rate limit, sent as one message when it allows."""
+
+    pages: tuple[PageWork, ...]
+
+
+Work = PageWork | MessageWork | EditWork | DigestWork
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A chat on a platform: the unit of pacing and ordering for sends."""
+
+    platform: str
+    chat_id: str
+
+
+# -- what became of a piece of work ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    ref: str | None
+    version: int = 0
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    at: datetime
+    error: str
+    ambiguous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Redirected:
+    """A page moved to the officer's next contact (the first failed for good)."""
+
+    platform: str
+    contact: str
+    error: str
+
+
+Outcome = Sent | Retry | Failed | Held | Cancelled | Redirected
+
+
+# -- intake ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeItem:
+    """An accepted event: its identity (a keyed hash) and its sealed payload."""
+
+    key: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEvent:
+    id: int
+    payload: bytes
+    deliveries: int
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    received_at: datetime
+    attempts: int
+    deliveries: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """What `botkit status` shows: backlog and health, no personal data."""
+
+    backend: str
+    location: str
+    intake_pending: int
+    intake_in_flight: int
+    intake_oldest: datetime | None
+    dead_letters: int
+    outbox: dict[str, int]
+    edits_due: int
+    timers_pending: int
+    timers_due: int
+    incidents_open: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "location": self.location,
+            "intake": {
+                "pending": self.intake_pending,
+                "in_flight": self.intake_in_flight,
+                "oldest": self.intake_oldest.isoformat() if self.intake_oldest else None,
+                "dead_letters": self.dead_letters,
+            },
+            "outbox": self.outbox,
+            "edits_due": self.edits_due,
+            "timers": {"pending": self.timers_pending, "due": self.timers_due},
+            "incidents_open": self.incidents_open,
+        }
