@@ -22,11 +22,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check botkit classifiers adapters tests bench
+	$(BIN)/ruff format --check botkit classifiers adapters tests bench
 	$(BIN)/mypy botkit classifiers adapters
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check botkit classifiers adapters tests bench
+	$(BIN)/ruff format --check botkit classifiers adapters tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy botkit classifiers adapters
@@ -38,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_entities.py
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_telegram.py
+	$(BIN)/python bench/bench_faults.py
 
 # Retrain the shipped model from the seed corpus and promote it.
 model: $(STAMP)

@@ -32,6 +32,7 @@ from botkit.outbound import DeleteMessage, EditText, Outbound, SendText
 log = logging.getLogger(__name__)
 
 LINE_BUFFER = 256  # lines read ahead of the intake at most
+MAX_LINE = 64 * 1024  # characters of one line kept; a message is never longer
 RETRY_SECONDS = 1.0
 _NAMED = re.compile(r"^\s*([^:/\n]{1,40}?)\s*:\s*(.*)$")
 _COMMAND = re.compile(r"^/(\w+)(?:@\w+)?(?:\s+(.*))?$")
@@ -65,7 +66,7 @@ class ConsoleAdapter(Adapter):
         def read() -> None:
             # A daemon thread: a blocked readline must not keep the process alive on shutdown.
             # Waiting for room in the queue stops reading: the writer's pipe fills and waits.
-            for raw in iter(self.stdin.readline, ""):
+            for raw in iter(self._read_line, ""):
                 put = asyncio.run_coroutine_threadsafe(lines.put(raw), loop)
                 try:
                     put.result()
@@ -168,6 +169,17 @@ class ConsoleAdapter(Adapter):
         if isinstance(action, DeleteMessage):
             raise Unsupported("the console cannot delete messages")
         return None
+
+    def _read_line(self) -> str:
+        """One line, at most MAX_LINE characters: the rest of a longer line is skipped, so a
+        writer that never ends its line cannot fill the memory."""
+        line = self.stdin.readline(MAX_LINE)
+        if len(line) == MAX_LINE and not line.endswith("\n"):
+            log.warning("console: a line longer than %d characters was cut", MAX_LINE)
+            while (rest := self.stdin.readline(MAX_LINE)) and not rest.endswith("\n"):
+                pass
+            line += "\n"
+        return line
 
     def _next_id(self) -> str:
         return f"{self._run}-{next(self._ids)}"

@@ -242,8 +242,8 @@ async def with_core(
     model: Path | None,
 ) -> None:
     from botkit.app import App, build_adapters
-    from botkit.runtime import serve
     from botkit.dispatch import AdapterDispatcher
+    from botkit.runtime import serve
 
     os.environ["TG"] = TOKEN
     os.environ["BOTKIT_BENCH_HASH_KEY"] = "b" * 32

@@ -172,15 +172,15 @@ async def run_replay(
                 if await app.pipeline.apply(Inbound(message), analysis, []) is not None:
                     failures += 1
                 await app.sender.run_once()
-        # After the last message, let virtual time run until no step is pending.
+        # After the last message, let virtual time run until no step or send is pending.
         for _ in range(MAX_VIRTUAL_STEPS):
-            due = await app.store.timers.next_due()
-            if due is None:
-                break
-            clock.advance_to(due)
             await app.engine.run_due()
             await app.sender.run_once()
-        await app.sender.run_once()
+            dues = [await app.store.timers.next_due(), await app.store.outbox.next_due()]
+            due = min((d for d in dues if d is not None), default=None)
+            if due is None or due <= clock.now():
+                break  # nothing left, or nothing more can happen (a send that cannot go)
+            clock.advance_to(due)
     finally:
         await app.close()
         if sink is not None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
+import os
+import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,12 +106,18 @@ def t0() -> datetime:
 
 
 class RecordingDispatcher:
-    """The dispatch port for tests: records every action, can be told to fail."""
+    """The dispatch port for tests: records every action, can be told to fail.
+
+    `fail_next` fails that many sends with a dropped connection; `failures` raises the given
+    exceptions, one per send, for sends to `fail_on` (any platform when None).
+    """
 
     def __init__(self, names: tuple[str, ...] = ("test",)) -> None:
         self.names = set(names)
         self.sent: list[tuple[str, Outbound]] = []
         self.fail_next = 0
+        self.failures: list[BaseException] = []
+        self.fail_on: str | None = None
         self._ids = itertools.count(1)
 
     def has(self, adapter_name: str) -> bool:
@@ -120,6 +130,8 @@ class RecordingDispatcher:
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("platform unreachable")
+        if self.failures and self.fail_on in (None, adapter_name):
+            raise self.failures.pop(0)
         self.sent.append((adapter_name, action))
         return f"m{next(self._ids)}"
 
@@ -130,3 +142,19 @@ class RecordingDispatcher:
 @pytest.fixture
 def dispatcher() -> RecordingDispatcher:
     return RecordingDispatcher()
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Really read-only, for root too (the immutable attribute), else by permissions."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    else:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        else:
+            path.chmod(0o755 if path.is_dir() else 0o644)

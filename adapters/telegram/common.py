@@ -35,9 +35,21 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_membe
 # Methods that post a message into a chat; these are paced per chat.
 PACED_METHODS = frozenset(
     {
-        "sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAnimation", "sendAudio",
-        "sendVoice", "sendSticker", "sendMediaGroup", "sendLocation", "sendPoll",
-        "copyMessage", "forwardMessage", "editMessageText", "editMessageCaption",
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendVideo",
+        "sendAnimation",
+        "sendAudio",
+        "sendVoice",
+        "sendSticker",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendPoll",
+        "copyMessage",
+        "forwardMessage",
+        "editMessageText",
+        "editMessageCaption",
         "editMessageReplyMarkup",
     }
 )
@@ -50,9 +62,7 @@ MAX_CALLBACK_DATA_BYTES = 64
 BUTTONS_PER_ROW = 2
 
 # Shown to a group member who is not an admin and tries /setup. Core texts cover the rest.
-SETUP_ADMIN_ONLY = (
-    "Xin lỗi, chỉ quản trị viên của nhóm mới gắn được nhóm với xã/phường (/setup)."
-)
+SETUP_ADMIN_ONLY = "Xin lỗi, chỉ quản trị viên của nhóm mới gắn được nhóm với xã/phường (/setup)."
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")

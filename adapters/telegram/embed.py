@@ -13,7 +13,10 @@ The host keeps its Application, its event loop and its signals; botkit adds one
 
     application.run_polling(allowed_updates=Update.ALL_TYPES)   # the host's call, not botkit's
 
-On shutdown (e.g. in `post_stop`) `await adapter.close()`: `serve` then finishes its queue.
+On shutdown (e.g. in `post_stop`) `await adapter.close()`: `serve` (`botkit.runtime.serve`)
+then finishes what it accepted. The host's Updater confirms updates to Telegram when it
+fetched them, before botkit stored them: an embedded botkit cannot promise that nothing is
+lost in a crash, as `botkit run` (which polls itself) does.
 
 Group messages reach the host's handlers as before. Updates that belong to botkit (its
 buttons, `/setup`, officers' commands in private chats) stop at botkit's handler

@@ -111,8 +111,12 @@ class AiogramAdapter(TelegramAdapterBase[Update]):
             await run_until(self._serve_webhook(bot), self._stop)
         else:
             await bot.delete_webhook(drop_pending_updates=False)  # else getUpdates gets 409
-            log.info("telegram %s: polling %s as @%s", self.name, self.config.api_base_url,
-                     self._me_username)
+            log.info(
+                "telegram %s: polling %s as @%s",
+                self.name,
+                self.config.api_base_url,
+                self._me_username,
+            )
             await run_until(
                 self._poll_loop(self._fetch, self.handle_raw, (TelegramUnauthorizedError,)),
                 self._stop,
@@ -136,8 +140,13 @@ class AiogramAdapter(TelegramAdapterBase[Update]):
         await bot.set_webhook(
             url=c.webhook_url, secret_token=c.webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
         )
-        log.info("telegram %s: webhook on %s:%s%s", self.name, c.webhook_listen, c.webhook_port,
-                 c.webhook_path)
+        log.info(
+            "telegram %s: webhook on %s:%s%s",
+            self.name,
+            c.webhook_listen,
+            c.webhook_port,
+            c.webhook_path,
+        )
         await self._stop.wait()
 
     async def _handle_posted(self, raw: Any) -> None:

@@ -12,8 +12,12 @@ botkit adds an outer update middleware and a router, ahead of the host's routers
         core = await App.build(config, base_dir, dispatcher=AdapterDispatcher(adapters))
         botkit_task = asyncio.create_task(serve(core, adapters))
         await dp.start_polling(bot, allowed_updates=allowed_updates(dp))
-        await adapter.close()       # serve() then finishes its queue
+        await adapter.close()       # serve() then finishes what it accepted
         await botkit_task
+
+`serve` is `botkit.runtime.serve`. The host's Dispatcher confirms updates to Telegram when
+it fetched them, before botkit stored them: an embedded botkit cannot promise that nothing
+is lost in a crash, as `botkit run` (which polls itself) does.
 
 Group messages reach the host's handlers as before; botkit's own updates (its buttons,
 `/setup`, officers' commands in private chats) stop at botkit's middleware. botkit sends

@@ -65,8 +65,11 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                     raise
                 attempt += 1
                 self.retries += 1
-                log.info("telegram: flood control on %s; retrying in %s s",
-                         method.__api_method__, exc.retry_after)
+                log.info(
+                    "telegram: flood control on %s; retrying in %s s",
+                    method.__api_method__,
+                    exc.retry_after,
+                )
                 self._open.clear()  # everyone waits: Telegram counts the whole bot
                 try:
                     await asyncio.sleep(exc.retry_after + 0.1)
@@ -116,9 +119,7 @@ class RateLimitMiddleware(BaseRequestMiddleware):
                 )
             if self._group_rate and _is_group(chat_id):
                 await stack.enter_async_context(
-                    self._limiter(
-                        self._groups, key, lambda: AsyncLimiter(self._group_rate, 60)
-                    )
+                    self._limiter(self._groups, key, lambda: AsyncLimiter(self._group_rate, 60))
                 )
             if self._overall is not None:
                 await stack.enter_async_context(self._overall)

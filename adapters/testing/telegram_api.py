@@ -78,6 +78,19 @@ class _Fault:
     when: Callable[[RecordedCall], bool] | None
 
 
+@dataclass
+class _Trouble:
+    """A slow or broken connection: a stall before or after the call is carried out, or a
+    connection dropped once the call was carried out (the client never hears of it)."""
+
+    method: str
+    remaining: int
+    when: Callable[[RecordedCall], bool] | None
+    seconds: float = 0.0
+    accept_first: bool = False
+    drop: bool = False
+
+
 class FakeBotAPI(BotAPIMethods):
     """Telegram Bot API emulator on 127.0.0.1 (aiohttp), with recording and fault injection."""
 
@@ -124,6 +137,8 @@ class FakeBotAPI(BotAPIMethods):
         self._closing = False
         self._poll_generation = 0
         self._faults: list[_Fault] = []
+        self._troubles: list[_Trouble] = []
+        self.dropped: list[RecordedCall] = []  # calls carried out but never answered
         self._handlers: dict[str, tuple[str, Handler]] = {}
         table: dict[str, Handler] = {
             **self.method_table(),
@@ -265,6 +280,48 @@ class FakeBotAPI(BotAPIMethods):
         error = TelegramAPIError(error_code, description, parameters)
         self._faults.append(_Fault(method.lower(), error, times, when))
 
+    def stall_next(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        accept_first: bool = False,
+        times: int = 1,
+        when: Callable[[RecordedCall], bool] | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` ``seconds`` late.
+
+        By default the call waits before it is carried out: a client that gives up meanwhile
+        changed nothing. With ``accept_first`` it is carried out at once and only the answer
+        is late: a client that gives up does not know its message was sent.
+        """
+        self._troubles.append(
+            _Trouble(method.lower(), times, when, seconds=seconds, accept_first=accept_first)
+        )
+
+    def drop_next(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        when: Callable[[RecordedCall], bool] | None = None,
+    ) -> None:
+        """Carry out the next ``times`` calls of ``method``, then close the connection
+        without answering (the client sees a dropped connection, not the result)."""
+        self._troubles.append(_Trouble(method.lower(), times, when, drop=True))
+
+    def _take_trouble(self, call: RecordedCall) -> _Trouble | None:
+        for trouble in self._troubles:
+            if trouble.method not in ("*", call.method.lower()):
+                continue
+            if trouble.when is not None and not trouble.when(call):
+                continue
+            trouble.remaining -= 1
+            if trouble.remaining <= 0:
+                self._troubles.remove(trouble)
+            return trouble
+        return None
+
     def _take_fault(self, call: RecordedCall) -> TelegramAPIError | None:
         for fault in self._faults:
             if fault.method not in ("*", call.method.lower()):
@@ -299,6 +356,14 @@ class FakeBotAPI(BotAPIMethods):
             if message is not None:
                 result.append(copy.deepcopy(message))
         return result
+
+    def sent_as_first(self, chat_id: int | None = None) -> list[JSON]:
+        """Messages the bot sent, as each first arrived (edits not applied), in sending order."""
+        return [
+            copy.deepcopy(self.first_versions[key])
+            for key in self.sent_log
+            if chat_id is None or key[0] == chat_id
+        ]
 
     def messages(self, chat_id: int) -> list[JSON]:
         """Every message the server holds for ``chat_id`` (incoming and sent), by id."""
@@ -438,6 +503,9 @@ class FakeBotAPI(BotAPIMethods):
         fault = self._take_fault(call)
         if fault is not None:
             return self._error(fault)
+        trouble = self._take_trouble(call)
+        if trouble is not None and trouble.seconds and not trouble.accept_first:
+            await asyncio.sleep(trouble.seconds)  # a client giving up meanwhile changed nothing
         try:
             result = await self._invoke(entry[1], params)
         except TelegramAPIError as exc:
@@ -446,6 +514,12 @@ class FakeBotAPI(BotAPIMethods):
             log.exception("fake Bot API failed in %s", call.method)
             self.server_errors.append(exc)
             return self._error(TelegramAPIError(500, f"Internal Server Error: {exc!r}"))
+        if trouble is not None and trouble.accept_first:
+            await asyncio.sleep(trouble.seconds)  # done, but the answer is late
+        if trouble is not None and trouble.drop:
+            self.dropped.append(call)
+            if request.transport is not None:
+                request.transport.close()  # done, and the client never hears of it
         if isinstance(result, Described):
             return self._reply(
                 {"ok": True, "result": result.result, "description": result.description}

@@ -273,6 +273,8 @@ class EmulatorState:
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.withheld_update_ids: list[int] = []
         self.sent_log: list[tuple[int, int]] = []
+        # Each sent message as it first arrived, before any edit: what an officer was told.
+        self.first_versions: dict[tuple[int, int], JSON] = {}
         self.logged_out = False
         self.server_errors: list[BaseException] = []
         self._next_update_id = first_update_id
@@ -500,6 +502,7 @@ class EmulatorState:
         record.messages[record.last_message_id] = message
         record.sent_ids.append(record.last_message_id)
         self.sent_log.append((record.chat_id, record.last_message_id))
+        self.first_versions[(record.chat_id, record.last_message_id)] = copy.deepcopy(message)
         return copy.deepcopy(message)
 
     def _check_flood(self, record: ChatRecord) -> None:
@@ -621,11 +624,12 @@ class EmulatorState:
                 record.members[int(sender["id"])] = member_member(sender)
         if (
             not edited
-            and int(message["message_id"]) in record.sent_ids
+            and int(message["message_id"]) in record.messages
             and isinstance(message, dict)
         ):
             # Builders number messages from a counter of their own; the server owns ids, so a
-            # pushed message never overwrites one the bot sent: it gets the next free id.
+            # pushed message never overwrites another (one the bot sent, or one pushed
+            # before): it gets the next free id, as Telegram never reuses one in a chat.
             message["message_id"] = record.last_message_id + 1
         if edited and int(message["message_id"]) in record.messages:
             record.messages[int(message["message_id"])].update(copy.deepcopy(dict(message)))

@@ -29,7 +29,7 @@ class AlertRenderer:
         lines = []
         if resent:
             # An earlier try may have arrived after all (the platform did not answer).
-            lines.append(t.get("alert.resent"))
+            lines.append(self.resent_line())
         if kind == "escalated":
             lines.append(t.get("alert.escalated", incident_id=incident.id, step=step))
         elif kind == "reminded":
@@ -62,6 +62,9 @@ class AlertRenderer:
             commands = " · ".join(f"/{a} {incident.id}" for a in actions)
             lines.append(t.get("alert.commands", commands=commands))
         return "\n".join(lines)
+
+    def resent_line(self) -> str:
+        return self.texts.get("alert.resent")
 
     def buttons(self, incident: Incident) -> tuple[Button, ...]:
         """One button per action the incident's state allows now."""

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from botkit.adapter import DeliveryError, Unsupported
@@ -263,6 +263,9 @@ class Sender:
         if not self.dispatcher.has(work.platform):
             await self._settle(work, Failed(f"adapter {work.platform} is not running"))
             return
+        if work.ambiguous and isinstance(action, SendText):
+            # An earlier try may have arrived: the reader should know this may be a repeat.
+            action = replace(action, text=f"{self.renderer.resent_line()}\n{action.text}")
         await self._settle(work, await self._attempt(work, work.platform, action, work.attempts))
 
     async def _edit(self, work: EditWork) -> None:

@@ -140,6 +140,10 @@ class OutboxStore(Protocol):
         """Take a slot in the officer's one-minute window; the time a slot frees if full."""
         ...
 
+    async def next_due(self) -> datetime | None:
+        """When the next queued send, retry or held page falls due (virtual time)."""
+        ...
+
     async def release_held(self, now: datetime) -> int:
         """Make every held page due now (stopping: they go out as digests)."""
         ...

@@ -141,6 +141,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE alerts ADD COLUMN lease_until TEXT;
     ALTER TABLE alerts ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE alerts ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE alerts ADD COLUMN inflight INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE alerts ADD COLUMN rendered_version INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE alerts ADD COLUMN rendered_state TEXT;
     ALTER TABLE alerts ADD COLUMN rendered_at TEXT;
@@ -168,6 +169,7 @@ MIGRATIONS: tuple[str, ...] = (
         status TEXT NOT NULL DEFAULT 'pending',
         attempts INTEGER NOT NULL DEFAULT 0,
         ambiguous INTEGER NOT NULL DEFAULT 0,
+        inflight INTEGER NOT NULL DEFAULT 0,
         next_at TEXT,
         lease_owner TEXT,
         lease_until TEXT,

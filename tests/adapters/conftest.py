@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.adapters.system import emulator, system_factory
+
+__all__ = ["emulator", "system_factory"]
+
 PROXY_VARIABLES = (
     "HTTP_PROXY",
     "HTTPS_PROXY",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from adapters.console import ConsoleAdapter
+from adapters.console import MAX_LINE, ConsoleAdapter
 from botkit.adapter import InboundEvent, IntakeUnavailable, Unsupported
 from botkit.config import AdapterSettings
 from botkit.domain import Message, OfficerCommand
@@ -112,3 +112,11 @@ async def test_lines_wait_while_botkit_cannot_take_them(
     inbox = ListInbox(refusals=3)
     await console.run(inbox)
     assert [e.text for e in inbox.seen if isinstance(e, Message)] == ["một", "hai"]
+
+
+async def test_a_line_that_never_ends_is_cut_not_held_whole(console: ConsoleAdapter) -> None:
+    console.stdin = io.StringIO("x" * (MAX_LINE * 3 + 5) + "\nhai\n")
+    inbox = ListInbox()
+    await console.run(inbox)
+    texts = [e.text for e in inbox.seen if isinstance(e, Message)]
+    assert [len(texts[0]), texts[1]] == [MAX_LINE, "hai"]

@@ -127,16 +127,18 @@ class Harness:
         await self.sender.run_once()
 
     async def advance(self, minutes: float) -> None:
-        """Move virtual time forward, running every step that falls due on the way."""
+        """Move virtual time forward, running every step and send that falls due on the way."""
         target = self.clock.now() + timedelta(minutes=minutes)
-        while True:
-            due = await self.store.timers.next_due()
+        for _ in range(10_000):
+            dues = [await self.store.timers.next_due(), await self.store.outbox.next_due()]
+            due = min((d for d in dues if d is not None), default=None)
             if due is None or due > target:
                 break
             self.clock.advance_to(due)
             await self.engine.run_due()
             await self.deliver()
         self.clock.advance_to(target)
+        await self.engine.run_due()
         await self.deliver()
 
     def pages_to(self, contact: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,21 @@ async def test_a_lost_key_file_is_not_silently_replaced(
     with pytest.raises(KeyProblem, match="does not exist"):
         await build(tmp_path)
     assert not key_file.exists()
+
+
+async def test_one_hoax_racing_in_from_two_processes_opens_one_incident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOTKIT_HASH_KEY", KEY)
+    first, second = await build(tmp_path), await build(tmp_path)
+    try:
+        in_a = Message("console", "group-a", "1", HOAX, T0)
+        in_b = Message("console", "group-b", "1", HOAX, T0)
+        workers = [await accepted(first, in_a), await accepted(second, in_b)]
+        await asyncio.gather(*(w.run_once() for w in workers))
+        [incident] = await first.store.incidents.query()
+        assert incident.occurrences == 2 and incident.groups == 2
+        assert len(await first.store.outbox.alerts()) == 1
+    finally:
+        await first.close()
+        await second.close()

@@ -71,6 +71,7 @@ def test_sealed_payloads_open_only_with_the_same_key() -> None:
     with pytest.raises(SealError):
         Sealer(b"k" * 32).open(sealed[:-1] + bytes([sealed[-1] ^ 1]))
 
+
 def test_bot_tokens_and_tracebacks_are_redacted_in_logs(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("test.redaction.tokens")
     logger.addFilter(RedactingFilter())

@@ -358,9 +358,7 @@ async def test_a_delivered_alert_is_due_for_an_edit_when_its_incident_changes(
     await store.incidents.transition(
         incident_id, IncidentState.OPENED, IncidentState.ACKNOWLEDGED, "thanh", "ack", T0
     )
-    assert isinstance(
-        await store.outbox.claim(dest, "w", T0 + interval, LEASE, interval), EditWork
-    )
+    assert isinstance(await store.outbox.claim(dest, "w", T0 + interval, LEASE, interval), EditWork)
 
 
 async def test_messages_are_claimed_after_pages(store: Store) -> None:

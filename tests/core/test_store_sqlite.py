@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
-import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from botkit.storage import SqliteStore
 from botkit.storage.base import StoreError, StoreUnavailable
 from botkit.storage.migrations import MIGRATIONS
 from botkit.storage.records import IntakeItem
+from tests.conftest import read_only
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
@@ -26,22 +24,6 @@ async def store(tmp_path: Path) -> SqliteStore:
     await s.open()
     yield s
     await s.close()
-
-
-@contextlib.contextmanager
-def read_only(path: Path) -> Iterator[None]:
-    """Really read-only, for root too (the immutable attribute), else by permissions."""
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "+i", str(path)], check=True)
-    else:
-        path.chmod(0o555 if path.is_dir() else 0o444)
-    try:
-        yield
-    finally:
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "-i", str(path)], check=True)
-        else:
-            path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 async def test_schema_is_migrated_with_wal(store: SqliteStore, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, read_only
 
 DATA = ROOT / "tests" / "data"
 BOTKIT = [sys.executable, "-m", "botkit.cli"]  # the installed console script runs the same
@@ -169,6 +170,61 @@ def test_a_corrupt_database_is_a_clear_error(workdir: Path) -> None:
     assert result.returncode == 2 and "store error" in result.stderr
 
 
+def _config_with(workdir: Path, storage: str) -> None:
+    config = workdir / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('path = "var/botkit.sqlite3"', storage), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("storage", "expected"),
+    [
+        ('path = "var/botkit.sqlite3"\nmax_megabytes = 0.02', "is full"),
+        ('path = "a-file/botkit.sqlite3"', "cannot create its folder"),
+    ],
+)
+def test_a_store_that_cannot_be_written_stops_the_start_with_one_line(
+    workdir: Path, storage: str, expected: str
+) -> None:
+    (workdir / "a-file").write_text("not a folder")
+    _config_with(workdir, storage)
+    result = botkit("run", cwd=workdir, stdin="Lan: xin chào\n")
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()[-1:]
+    assert line.startswith("store error:") and expected in line and "Traceback" not in result.stderr
+
+
+def test_a_read_only_store_stops_the_start_with_one_line(workdir: Path) -> None:
+    assert botkit("run", cwd=workdir, stdin="").returncode == 0  # made the store
+    db = workdir / "var" / "botkit.sqlite3"
+    with read_only(db):
+        result = botkit("run", cwd=workdir, stdin="Lan: xin chào\n")
+    assert result.returncode == 2, result.stderr
+    assert "store error" in result.stderr and "read-only" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_changed_hash_key_stops_the_start_with_one_line(workdir: Path) -> None:
+    assert botkit("run", cwd=workdir, stdin="").returncode == 0
+    env = {**os.environ, "BOTKIT_HASH_KEY": "a-different-key-0123456789", "NO_COLOR": "1"}
+    result = subprocess.run(
+        [*BOTKIT, "run"], cwd=workdir, input="", capture_output=True, text=True, env=env,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "hash key error" in result.stderr and "BOTKIT_HASH_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_status_and_dead_letters_show_no_content(workdir: Path) -> None:
+    botkit("run", cwd=workdir, stdin="Hùng: co trom vao nha em o thon 5 lay mat xe wave\n")
+    status = botkit("status", cwd=workdir)
+    assert status.returncode == 0 and "intake: 0 event(s) waiting" in status.stdout
+    assert "incident(s) open" in status.stdout and "trom" not in status.stdout
+    letters = botkit("dead-letters", cwd=workdir)
+    assert letters.returncode == 0 and "0 dead letter(s)" in letters.stdout
+
+
 def test_officer_verdicts_are_exported_as_labelled_rows(workdir: Path) -> None:
     stdin = (
         "Hùng: CHIA SẺ GẤP!!! Thôn 3 xã Cư M'gar đã có 15 ca nhiễm covid, bệnh viện huyện"
@@ -307,3 +363,51 @@ def test_sigterm_stops_after_handling_what_was_accepted(workdir: Path) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "⚑ opened #1 crime_report" in seen and "done: 1 message(s), 1 flag(s)" in out
+
+
+def test_sigterm_under_an_unthrottled_writer_ends_in_time_and_keeps_the_rest(
+    workdir: Path,
+) -> None:
+    import signal
+    import sqlite3
+    import time
+
+    env = {**os.environ, "BOTKIT_HASH_KEY": "test-key-0123456789abcdef", "NO_COLOR": "1"}
+    line = "Lan: chiều nay họp tổ dân phố lúc 5 giờ nhé, nhà nào cũng đi nhé\n"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", f"import sys\nwhile True: sys.stdout.write({line!r})"],
+        stdout=subprocess.PIPE,
+    )
+    bot = subprocess.Popen(
+        [*BOTKIT, "run"], cwd=workdir, stdin=writer.stdout, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    db = workdir / "var" / "botkit.sqlite3"
+
+    def handled() -> int:
+        if not db.exists():
+            return 0
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            try:
+                return int(conn.execute("SELECT COUNT(*) FROM intake").fetchone()[0])
+            except sqlite3.OperationalError:
+                return 0  # not migrated yet
+
+    deadline = time.monotonic() + 60
+    while handled() < 500 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert handled() >= 500, "the bot never got going"
+    started = time.monotonic()
+    bot.send_signal(signal.SIGTERM)
+    _, err = bot.communicate(timeout=60)
+    stopped_in = time.monotonic() - started
+    writer.kill()
+    writer.wait()
+    assert bot.returncode == 0, err
+    assert stopped_in < 15, f"SIGTERM took {stopped_in:.1f} s"  # stop_timeout_seconds = 10
+    # What was read but not handled waits in the store; the next run, at end of input,
+    # handles it.
+    second = botkit("run", cwd=workdir, stdin="")
+    assert second.returncode == 0, second.stderr
+    status = json.loads(botkit("status", "--json", cwd=workdir).stdout)
+    assert status["intake"]["pending"] == 0 and status["intake"]["dead_letters"] == 0

@@ -110,14 +110,21 @@ def _due_destinations(
     return [Destination(r[0], r[1]) for r in rows]
 
 
-def _take_lease(db: Db, table: str, row_id: int, owner: str, until: datetime) -> int:
+def _take_lease(db: Db, table: str, row_id: int, owner: str, until: datetime) -> tuple[int, int]:
+    """Lease the row; returns (fencing token, ambiguous sends so far).
+
+    A row still marked in flight was claimed before and never settled: its holder died (or
+    stalled past the lease) mid-send, so the platform may have it already. That counts as an
+    ambiguous send, and the next try says so to the officer.
+    """
     db.execute(
-        f"UPDATE {table} SET lease_owner=?, lease_until=?, lease_token = lease_token + 1"
-        " WHERE id=?",
+        f"UPDATE {table} SET ambiguous = ambiguous + inflight, inflight = 1, lease_owner=?,"
+        " lease_until=?, lease_token = lease_token + 1 WHERE id=?",
         (owner, ts(until), row_id),
     )
-    row = db.execute(f"SELECT lease_token FROM {table} WHERE id=?", (row_id,)).fetchone()
-    return int(row[0])
+    row = db.execute(f"SELECT lease_token, ambiguous FROM {table} WHERE id=?", (row_id,))
+    token, ambiguous = row.fetchone()
+    return int(token), int(ambiguous)
 
 
 def _claim(
@@ -133,22 +140,21 @@ def _claim(
     if page is not None:
         if page[7] == "held":
             return _claim_held(db, d, page[2], owner, now, until)
-        token = _take_lease(db, "alerts", page[0], owner, until)
-        return PageWork(Lease("alerts", page[0], token), *page[1:])
+        return _page_work(db, page, owner, until)
     message = db.execute(
         "SELECT id, platform, chat_id, action, attempts, ambiguous FROM outbox"
         f" WHERE platform = :p AND chat_id = :c AND {_MESSAGE_DUE} ORDER BY id LIMIT 1",
         params,
     ).fetchone()
     if message is not None:
-        token = _take_lease(db, "outbox", message[0], owner, until)
+        token, ambiguous = _take_lease(db, "outbox", message[0], owner, until)
         return MessageWork(
             Lease("outbox", message[0], token),
             message[1],
             message[2],
             json.loads(message[3]),
             message[4],
-            message[5],
+            ambiguous,
         )
     edit = db.execute(
         "SELECT a.id, a.incident_id, a.officer_id, a.platform, a.contact, a.kind, a.step,"
@@ -166,6 +172,22 @@ def _claim(
     return EditWork(Lease("alerts", edit[0], token), *edit[1:])
 
 
+def _page_work(db: Db, row: tuple[Any, ...], owner: str, until: datetime) -> PageWork:
+    token, ambiguous = _take_lease(db, "alerts", row[0], owner, until)
+    return PageWork(
+        Lease("alerts", row[0], token),
+        incident_id=row[1],
+        officer_id=row[2],
+        platform=row[3],
+        contact=row[4],
+        kind=row[5],
+        step=row[6],
+        status=row[7],
+        attempts=row[8],
+        ambiguous=ambiguous,
+    )
+
+
 def _claim_held(
     db: Db, d: Destination, officer_id: str, owner: str, now: datetime, until: datetime
 ) -> Work:
@@ -176,11 +198,8 @@ def _claim_held(
         f" AND status = 'held' AND {_PAGE_DUE} ORDER BY id",
         {"now": ts(now), "p": d.platform, "c": d.chat_id, "o": officer_id},
     ).fetchall()
-    pages = tuple(
-        PageWork(Lease("alerts", r[0], _take_lease(db, "alerts", r[0], owner, until)), *r[1:])
-        for r in rows
-    )
-    return pages[0] if len(pages) == 1 else DigestWork(pages)
+    pages = [_page_work(db, r, owner, until) for r in rows]
+    return pages[0] if len(pages) == 1 else DigestWork(tuple(pages))
 
 
 _PAGE_OUTCOME = {
@@ -239,7 +258,8 @@ def _settle(db: Db, work: Work, outcome: Outcome, now: datetime, digest: bool = 
     else:
         table = _PAGE_OUTCOME if isinstance(work, PageWork) else _MESSAGE_OUTCOME
         sets = table.get(type(outcome))
-        where, clear = "lease_token = :token", "lease_owner = NULL, lease_until = NULL"
+        where = "lease_token = :token"
+        clear = "lease_owner = NULL, lease_until = NULL, inflight = 0"
     if sets is None:
         raise ValueError(f"{type(outcome).__name__} does not apply to {type(work).__name__}")
     if digest and isinstance(outcome, Sent):
@@ -257,6 +277,19 @@ def _reserve_send(db: Db, officer_id: str, now: datetime, per_minute: int) -> da
         return dt(rows[len(rows) - per_minute][0]) + WINDOW
     db.execute("INSERT INTO send_log(officer_id, at) VALUES (?,?)", (officer_id, ts(now)))
     return None
+
+
+def _next_due(db: Db) -> datetime | None:
+    # Leased work is due again when its lease runs out.
+    due = "MAX(COALESCE(next_at, created_at), COALESCE(lease_until, ''))"
+    rows = db.execute(
+        f"SELECT MIN({due}) FROM alerts WHERE status IN ('pending', 'retry', 'held')"
+        f" UNION ALL SELECT MIN({due}) FROM outbox WHERE status IN ('pending', 'retry')"
+        " UNION ALL SELECT MIN(MAX(edit_next_at, COALESCE(edit_lease_until, ''))) FROM alerts"
+        " WHERE status = 'sent' AND edit_next_at IS NOT NULL"
+    ).fetchall()
+    found = [dt(r[0]) for r in rows if r[0]]
+    return min(found) if found else None
 
 
 def _release_held(db: Db, now: datetime) -> int:
@@ -351,6 +384,9 @@ class SqliteOutbox:
         self, officer_id: str, now: datetime, per_minute: int
     ) -> datetime | None:
         return await self._r.write(_reserve_send, officer_id, now, per_minute)
+
+    async def next_due(self) -> datetime | None:
+        return await self._r.read(_next_due)
 
     async def release_held(self, now: datetime) -> int:
         return await self._r.write(_release_held, now)
