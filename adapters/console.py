@@ -20,6 +20,7 @@ import re
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar, TextIO
@@ -54,7 +55,8 @@ class ConsoleAdapter(Adapter):
         self.operator = settings.option("operator")
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
-        self._run = secrets.token_hex(3)
+        # The run's start (ms) and a random tag: no two runs share an id prefix.
+        self._run = f"{time.time_ns() // 1_000_000:x}{secrets.token_hex(2)}"
         self._ids = itertools.count(1)
         self._sent = itertools.count(1)
         self._closed = False

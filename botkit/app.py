@@ -129,6 +129,7 @@ class App:
             await app.sync_claims()
             if not ephemeral:
                 await app.purge_if_due()
+                _warn_of_clear_dead_letters(data_dir)
         except BaseException:
             await store.close()
             raise
@@ -232,6 +233,16 @@ async def _hash_key(store: Store, config: Config, data_dir: Path, ephemeral: boo
     if expected is None:
         await store.meta.set(FINGERPRINT_META, key.fingerprint)
     return key
+
+
+def _warn_of_clear_dead_letters(data_dir: Path) -> None:
+    old = data_dir / "failed_events.jsonl"
+    if old.exists():
+        log.warning(
+            "%s holds events an earlier botkit could not handle, in clear: review it"
+            " (`botkit dead-letters` now keeps them sealed) and delete it",
+            old,
+        )
 
 
 def _dead_here(owner: str, host: str) -> bool:

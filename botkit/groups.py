@@ -19,6 +19,10 @@ class GroupDirectory:
         self._configured = {(g.platform, g.chat): g.jurisdiction for g in config.groups}
         self._registered: dict[tuple[str, str], tuple[float, int | None]] = {}
 
+    def configured(self, platform: str, chat_id: str) -> int:
+        """The group's commune from the config alone (the default when it is not listed)."""
+        return self._configured.get((platform, chat_id), self.default)
+
     async def jurisdiction(self, platform: str, chat_id: str) -> int:
         key = (platform, chat_id)
         configured = self._configured.get(key)

@@ -86,8 +86,8 @@ class Onboarding:
             return  # the same migration reported again (e.g. after a restart)
         jurisdiction, status = known if known is not None else (None, "active")
         if known is None:
-            # A group bound in config keeps its commune under its new id.
-            jurisdiction = await self.groups.jurisdiction(event.platform, event.old_chat_id)
+            # Not registered: a group bound in config keeps its commune under its new id.
+            jurisdiction = self.groups.configured(event.platform, event.old_chat_id)
         await self._register(tx, event.platform, event.new_chat_id, jurisdiction, status, None)
         await self._register(tx, event.platform, event.old_chat_id, None, "migrated", None)
         await self._audit(

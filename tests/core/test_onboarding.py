@@ -100,3 +100,8 @@ async def test_the_same_event_twice_greets_once(desk: Desk) -> None:
         async with desk.store.transaction() as tx:
             await desk.onboarding.handle(tx, event, "update-7.0")
     assert len(await desk.store.outbox.messages()) == 1
+
+
+async def test_an_unregistered_group_migrating_keeps_the_default_commune(desk: Desk) -> None:
+    await desk.handle(GroupMigrated("test", "-4001", "-1004001"))
+    assert await desk.store.groups.get("test", "-1004001") == (CU_MGAR, "active")
