@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +103,14 @@ class EchoCore:
         self.expected = 0
 
     async def submit(self, event: InboundEvent) -> None:
-        self.received += 1
-        if self.received >= self.expected:
-            self.all_in.set()
-        await self.queue.put(event)
+        await self.submit_many([event])
+
+    async def submit_many(self, events: Sequence[InboundEvent], *, wait: bool = True) -> None:
+        for event in events:
+            self.received += 1
+            if self.received >= self.expected:
+                self.all_in.set()
+            await self.queue.put(event)
 
     async def work(self, reply: bool) -> None:
         while True:

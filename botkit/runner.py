@@ -163,15 +163,22 @@ async def run_replay(
     try:
         await app.engine.recover()
         chunk = max(config.bot.batch_size, 256)
+        next_due = await app.store.timers.next_due()
         for start in range(0, len(messages), chunk):
             batch = messages[start : start + chunk]
             analyses = await app.pipeline.analyse(batch)
             for message, analysis in zip(batch, analyses, strict=True):
                 clock.advance_to(message.sent_at)
-                await app.engine.run_due()
-                if await app.pipeline.apply(Inbound(message), analysis, []) is not None:
+                if next_due is not None and next_due <= clock.now():
+                    await app.engine.run_due()
+                    await app.sender.run_once()
+                    next_due = await app.store.timers.next_due()
+                no_effect: list[Inbound] = []
+                if await app.pipeline.apply(Inbound(message), analysis, no_effect) is not None:
                     failures += 1
-                await app.sender.run_once()
+                if not no_effect:  # something happened: send it now, on this message's time
+                    await app.sender.run_once()
+                    next_due = await app.store.timers.next_due()
         # After the last message, let virtual time run until no step or send is pending.
         for _ in range(MAX_VIRTUAL_STEPS):
             await app.engine.run_due()
