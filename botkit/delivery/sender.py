@@ -106,8 +106,8 @@ class Sender:
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; lanes started before it finish their current send."""
         while not stop.is_set():
+            self.wake.clear()  # before looking: a wake-up during the look is not lost
             await self.pump()
-            self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), IDLE_SECONDS)
 

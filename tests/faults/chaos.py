@@ -312,12 +312,13 @@ class Chaos:
             config_toml(api.base_url, self.workdir, capacity), encoding="utf-8"
         )
 
-    def push_message(self, n: int) -> None:
+    def push_message(self, n: int, flagged: float = 0.4) -> None:
+        """One resident's message; `flagged` of them hoaxes or reports, half and half."""
         assert self.api is not None
         roll = self.random.random()
-        if roll < 0.2:
+        if roll < flagged / 2:
             kind, text = "hoax", self.random.choice(HOAXES)
-        elif roll < 0.4:
+        elif roll < flagged:
             kind, text = "report", self.random.choice(REPORTS).format(n=n)
         else:
             kind, text = "chatter", self.random.choice(CHATTER).format(n=n)
@@ -423,13 +424,17 @@ class Chaos:
         report.kills, report.stop_seconds, report.exit_code = kills, stop_seconds, code
         return report
 
-    async def sigterm_under_flood(self, flood: int) -> Accounting:
-        """Residents write as fast as the emulator takes it; SIGTERM mid-flood; restart."""
+    async def sigterm_under_flood(self, flood: int, flagged: float = 0.02) -> Accounting:
+        """Residents write as fast as the emulator takes it; SIGTERM mid-flood; restart.
+
+        Mostly chatter: the pages a flood of reports calls for go out at Telegram's pace (30
+        messages/s per bot), which would make this a test of patience.
+        """
         assert self.api is not None
         bot = await self.start_bot()
         peak = 0.0
         for n in range(flood):
-            self.push_message(n)
+            self.push_message(n, flagged)
             if n % 500 == 0:
                 peak = max(peak, bot.rss_mb())
                 await asyncio.sleep(0)
