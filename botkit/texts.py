@@ -13,13 +13,17 @@ class Texts:
         self.language = language
         self._table = _load(language)
 
-    def get(self, key: str, **values: Any) -> str:
+    def template(self, key: str) -> str:
+        """The text with its `{placeholders}` unfilled (Vietnamese when not translated)."""
         section, _, name = key.partition(".")
         try:
-            template = self._table[section][name]
+            return str(self._table[section][name])
         except KeyError:
-            template = _load("vi")[section][name]
-        return str(template).format(**values) if values else str(template)
+            return str(_load("vi")[section][name])
+
+    def get(self, key: str, **values: Any) -> str:
+        template = self.template(key)
+        return template.format(**values) if values else template
 
     def category(self, key: str) -> str:
         return self.get(f"category.{key}") if key in self._table["category"] else key

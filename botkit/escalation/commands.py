@@ -147,7 +147,7 @@ class OfficerDesk:
         )
         fresh = await tx.incidents.get(incident_id)
         assert fresh is not None
-        self.engine._emit(tx, _ACTION_EVENT[to_state], fresh.incident, officer_id)
+        self.engine.emit(tx, _ACTION_EVENT[to_state], fresh.incident, officer_id)
         if to_state in REMINDED_STATES:
             await self.engine.schedule_reminder(tx, fresh)
         if to_state is IncidentState.CONFIRMED:

@@ -88,7 +88,7 @@ class EscalationEngine:
                 incident.id, flagged_id, msg.platform, msg.chat_id, msg.message_id, now
             )
             if added:
-                self._emit(tx, AlertEventKind.UPDATED, incident, None, msg.message_id, msg.chat_id)
+                self.emit(tx, AlertEventKind.UPDATED, incident, None, msg.message_id, msg.chat_id)
                 if incident.state is IncidentState.CONFIRMED:
                     await self.correct_groups(tx, incident, flag.policy)
             return incident
@@ -193,7 +193,7 @@ class EscalationEngine:
             )
         event = AlertEventKind.OPENED if index == 0 else AlertEventKind.ESCALATED
         for officer in [*officers] or [None]:  # type: ignore[list-item]
-            self._emit(tx, event, incident, officer, message_id, chat_id, step=index)
+            self.emit(tx, event, incident, officer, message_id, chat_id, step=index)
 
     # -- timers -------------------------------------------------------------------------------
     async def run_due(self) -> int:
@@ -227,7 +227,7 @@ class EscalationEngine:
         count, fence = await tx.incidents.count_reminder(incident.id)
         await self.pager.page(tx, incident, targets, "reminded", count, now)
         for officer in targets:
-            self._emit(tx, AlertEventKind.REMINDED, incident, officer, step=count)
+            self.emit(tx, AlertEventKind.REMINDED, incident, officer, step=count)
         if count < chain.max_reminders:
             due = now + timedelta(hours=chain.reminder_hours)
             await tx.timers.schedule(incident.id, "remind", due, fence)
@@ -305,9 +305,9 @@ class EscalationEngine:
             await tx.outbox.enqueue_message(
                 NewMessage(key, occ.platform, occ.chat_id, encode_action(reply), incident.id), now
             )
-            self._emit(tx, AlertEventKind.CORRECTED, incident, None, occ.message_id, occ.chat_id)
+            self.emit(tx, AlertEventKind.CORRECTED, incident, None, occ.message_id, occ.chat_id)
 
-    def _emit(
+    def emit(
         self,
         tx: Transaction,
         kind: AlertEventKind,

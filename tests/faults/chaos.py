@@ -527,11 +527,11 @@ def _pattern(template: str, **groups: str) -> re.Pattern[str]:
 
 
 _RESENT = TEXTS.get("alert.resent")
-_TITLE = _pattern(TEXTS._table["alert"]["title"], incident_id=r"(?P<incident>\d+)")
+_TITLE = _pattern(TEXTS.template("alert.title"), incident_id=r"(?P<incident>\d+)")
 _ESCALATED = _pattern(
-    TEXTS._table["alert"]["escalated"], incident_id=r"(?P<incident>\d+)", step=r"(?P<step>\d+)"
+    TEXTS.template("alert.escalated"), incident_id=r"(?P<incident>\d+)", step=r"(?P<step>\d+)"
 )
-_REMINDER = _pattern(TEXTS._table["alert"]["reminder"], incident_id=r"(?P<incident>\d+)")
+_REMINDER = _pattern(TEXTS.template("alert.reminder"), incident_id=r"(?P<incident>\d+)")
 
 
 def parse_page(text: str) -> tuple[int, str, int, bool] | None:
