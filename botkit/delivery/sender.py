@@ -49,14 +49,8 @@ EDIT_RETRY = timedelta(seconds=30)
 
 @dataclass
 class SenderStats:
-    """Counters for `status`, tests and benchmarks (they never decide anything)."""
+    """What only this process can see (outcomes are in the store); never decides anything."""
 
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    held: int = 0
-    cancelled: int = 0
-    ambiguous: int = 0
     lost_leases: int = 0
 
 
@@ -350,7 +344,7 @@ class Sender:
 
     async def _settle(self, work: Work, outcome: Outcome) -> None:
         kept = await self.store.outbox.settle(work, outcome, self.clock.now())
-        self._count(outcome)
+        self._log_retry(outcome)
         if not kept:
             self.stats.lost_leases += 1
             log.warning(
@@ -360,24 +354,13 @@ class Sender:
                 type(outcome).__name__,
             )
 
-    def _count(self, outcome: Outcome) -> None:
-        s = self.stats
-        if isinstance(outcome, Sent):
-            s.sent += 1
-        elif isinstance(outcome, Retry):
-            s.retried += 1
-            s.ambiguous += int(outcome.ambiguous)
+    def _log_retry(self, outcome: Outcome) -> None:
+        if isinstance(outcome, Retry):
             log.warning(
                 "send failed, retrying at %s: %s",
                 outcome.at.isoformat(timespec="seconds"),
                 outcome.error,
             )
-        elif isinstance(outcome, Failed):
-            s.failed += 1
-        elif isinstance(outcome, Held):
-            s.held += 1
-        elif isinstance(outcome, Cancelled):
-            s.cancelled += 1
 
 
 def _describe(work: Work) -> str:

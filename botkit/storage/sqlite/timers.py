@@ -51,14 +51,6 @@ def _hasten(db: Db, incident_id: int, kind: str, due_at: datetime) -> bool:
     return cur.rowcount > 0
 
 
-def _cancel(db: Db, incident_id: int) -> int:
-    cur = db.execute(
-        "UPDATE timers SET status='cancelled' WHERE incident_id=? AND status='pending'",
-        (incident_id,),
-    )
-    return cur.rowcount
-
-
 def _next_due(db: Db) -> datetime | None:
     row = db.execute("SELECT MIN(due_at) FROM timers WHERE status='pending'").fetchone()
     return dt(row[0]) if row and row[0] else None
@@ -85,9 +77,6 @@ class SqliteTimers:
     async def hasten(self, incident_id: int, kind: str, due_at: datetime) -> bool:
         """Bring a pending step forward (its pages all failed for good: move on now)."""
         return await self._r.write(_hasten, incident_id, kind, due_at)
-
-    async def cancel(self, incident_id: int) -> int:
-        return await self._r.write(_cancel, incident_id)
 
     async def next_due(self) -> datetime | None:
         return await self._r.read(_next_due)
