@@ -15,6 +15,7 @@ from typing import ClassVar, Protocol
 from botkit.config import AdapterSettings
 from botkit.domain import Message, OfficerCommand
 from botkit.outbound import Outbound
+from botkit.pacing import Rate
 
 # `event_id` is the platform's identity of what caused the event (Telegram: the update), so
 # that the same event delivered twice is recognised and handled once.
@@ -117,6 +118,17 @@ class Adapter(ABC):
     def __init__(self, name: str, settings: AdapterSettings) -> None:
         self.name = name
         self.settings = settings
+
+    def send_limits(self, action: Outbound) -> tuple[Rate, ...]:
+        """The platform's rate limits this action counts against (keys unique to this bot);
+        the dispatcher keeps them for every process sharing the store."""
+        return ()
+
+    def exclusive_source(self) -> str | None:
+        """A source that only one process may read at a time (Telegram's getUpdates answers
+        a second reader with 409 Conflict), named so a store can hold it; None if any
+        number may (webhooks behind a load balancer, the console)."""
+        return None
 
     @abstractmethod
     async def run(self, inbox: Inbox) -> None:

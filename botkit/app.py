@@ -32,6 +32,7 @@ from botkit.places import PlaceBook
 from botkit.privacy import Pseudonymizer
 from botkit.registry import adapter_class
 from botkit.sealing import Sealer
+from botkit.spool import Spool
 from botkit.storage import Store, open_store
 from botkit.texts import Texts
 from classifiers.claims import ClaimIndex
@@ -107,6 +108,8 @@ class App:
         writes nothing anywhere, not even a key file."""
         data_dir = _resolve(base_dir, config.bot.data_dir)
         store = await open_store(config.storage, base_dir, store_path)
+        if isinstance(dispatcher, AdapterDispatcher):
+            dispatcher.gate = store.rate_gate  # platforms' rates hold for the whole fleet
         try:
             key = await _hash_key(store, config, data_dir, ephemeral)
             loaded = await asyncio.to_thread(load_classifier_model, config, base_dir, model_dir)
@@ -177,14 +180,23 @@ class App:
         self.assemble(config)
         log.info("configuration reloaded")
 
-    def inbox(self) -> DurableInbox:
+    def inbox(self, spool: Spool | None = None) -> DurableInbox:
         return DurableInbox(
             self.store.intake,
             Sealer(self.key.secret),
             self.pipeline.pseudonymizer,
             self.clock,
             self.config.bot.intake_capacity,
+            spool,
         )
+
+    def spool(self) -> Spool | None:
+        """A local buffer for events while a shared store is away (none for SQLite: the
+        spool would sit on the same disk as the store)."""
+        capacity = self.config.storage.spool_capacity
+        if self.store.backend == "sqlite" or capacity == 0:
+            return None
+        return Spool(self.data_dir / "intake-spool.sqlite3", capacity)
 
     async def close(self) -> None:
         await self.store.close()
@@ -203,7 +215,7 @@ class App:
         """Work held by a process of this host that died (kill -9) is free again at once,
         instead of when its leases expire."""
         host = socket.gethostname()
-        dead = [o for o in await self.store.lease_owners() if _dead_here(o, host)]
+        dead = [o for o in await self.store.lease_owners() if owner_is_dead_here(o, host)]
         return await self.store.release_leases(dead) if dead else 0
 
     async def purge(self) -> dict[str, int]:
@@ -245,7 +257,9 @@ def _warn_of_clear_dead_letters(data_dir: Path) -> None:
         )
 
 
-def _dead_here(owner: str, host: str) -> bool:
+def owner_is_dead_here(owner: str, host: str | None = None) -> bool:
+    """True for an owner name (see `worker_name`) of a process of this host that is gone."""
+    host = host or socket.gethostname()
     owner_host, _, rest = owner.rpartition(":")[0].rpartition(":")
     pid = rest
     if owner_host != host or not pid.isdigit() or int(pid) == os.getpid():
@@ -267,4 +281,4 @@ def build_adapters(config: Config) -> dict[str, Adapter]:
     return adapters
 
 
-__all__ = ["App", "build_adapters", "load_classifier_model"]
+__all__ = ["App", "build_adapters", "load_classifier_model", "owner_is_dead_here"]

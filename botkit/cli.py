@@ -132,13 +132,47 @@ def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
 
 @app.command()
-def run(config: ConfigOption = DEFAULT_CONFIG, verbose: bool = False) -> None:
+def run(
+    config: ConfigOption = DEFAULT_CONFIG,
+    verbose: bool = False,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker", help="Intake only (Redis): `botkit worker` processes do the rest."
+        ),
+    ] = False,
+) -> None:
     """Run the bot on the configured adapters until their sources end."""
     from botkit.runner import run_bot
 
     _setup_logging(verbose)
     cfg = _config(config)
-    raise typer.Exit(_job(run_bot(cfg, config.resolve().parent, out, config)))
+    if no_worker and cfg.storage.backend != "redis":
+        err.print(
+            '--no-worker needs a shared store ([storage] backend = "redis"): with'
+            f" {cfg.storage.backend} nobody else would handle the events",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    code = _job(run_bot(cfg, config.resolve().parent, out, config, work=not no_worker))
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker(config: ConfigOption = DEFAULT_CONFIG, verbose: bool = False) -> None:
+    """Handle the shared intake, send alerts, run due steps (Redis; any number of them)."""
+    from botkit.runner import run_worker
+
+    _setup_logging(verbose)
+    cfg = _config(config)
+    if cfg.storage.backend != "redis":
+        err.print(
+            'botkit worker needs a shared store ([storage] backend = "redis");'
+            f" with {cfg.storage.backend}, `botkit run` does everything in one process",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    raise typer.Exit(_job(run_worker(cfg, config.resolve().parent, out, config)))
 
 
 @app.command()
@@ -190,10 +224,24 @@ def status(
     for line in (
         f"store: {report.backend} {report.location}",
         f"intake: {report.intake_pending} event(s) waiting ({report.intake_in_flight} in hand),"
-        f" oldest {oldest}; {report.dead_letters} dead letter(s)",
+        f" oldest {oldest}; {report.dead_letters} dead letter(s)"
+        + (
+            f"; time in the stream p50 {report.intake_latency_ms[0]} ms,"
+            f" p99 {report.intake_latency_ms[1]} ms"
+            if report.intake_latency_ms
+            else ""
+        ),
         f"outbox: {outbox}; {report.edits_due} edit(s) due",
         f"timers: {report.timers_pending} pending, {report.timers_due} due;"
         f" {report.incidents_open} incident(s) open",
+        *(
+            [
+                "workers: "
+                + ", ".join(f"{name} holds {n}" for name, n in sorted(report.consumers.items()))
+            ]
+            if report.consumers
+            else []
+        ),
     ):
         out.print(line, markup=False, highlight=False)
 

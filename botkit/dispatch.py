@@ -5,19 +5,31 @@ from __future__ import annotations
 import itertools
 from typing import Protocol
 
-from botkit.adapter import Adapter, Unsupported
+from botkit.adapter import Adapter, DeliveryError, Unsupported
 from botkit.outbound import DeleteMessage, Outbound
+from botkit.pacing import LocalRateGate, RateGate, RateLimited, paced
+
+# The longest a send waits for room under a platform's rate limits before it is retried
+# later instead (well inside the sender's lease on the work).
+PACE_MAX_SECONDS = 10.0
 
 
 class Dispatcher(Protocol):
     def has(self, adapter_name: str) -> bool: ...
     def can_delete(self, adapter_name: str) -> bool: ...
+    async def ready(self, adapter_name: str, action: Outbound) -> None:
+        """Wait for room under the platform's rate limits (`DeliveryError` with
+        `retry_after` if there is none soon)."""
+        ...
+
     async def send(self, adapter_name: str, action: Outbound) -> str | None: ...
 
 
 class AdapterDispatcher:
-    def __init__(self, adapters: dict[str, Adapter]) -> None:
+    def __init__(self, adapters: dict[str, Adapter], gate: RateGate | None = None) -> None:
         self.adapters = adapters
+        # The store's gate (set when the app opens its store): shared by a whole fleet.
+        self.gate: RateGate = gate or LocalRateGate()
 
     def has(self, adapter_name: str) -> bool:
         return adapter_name in self.adapters
@@ -25,6 +37,15 @@ class AdapterDispatcher:
     def can_delete(self, adapter_name: str) -> bool:
         adapter = self.adapters.get(adapter_name)
         return adapter is not None and "delete" in adapter.capabilities
+
+    async def ready(self, adapter_name: str, action: Outbound) -> None:
+        adapter = self.adapters.get(adapter_name)
+        if adapter is None:
+            return  # `send` says why
+        try:
+            await paced(self.gate, adapter.send_limits(action), PACE_MAX_SECONDS)
+        except RateLimited as exc:
+            raise DeliveryError(str(exc), retry_after=exc.retry_after) from exc
 
     async def send(self, adapter_name: str, action: Outbound) -> str | None:
         adapter = self.adapters.get(adapter_name)
@@ -48,6 +69,9 @@ class DryRunDispatcher:
 
     def can_delete(self, adapter_name: str) -> bool:
         return False
+
+    async def ready(self, adapter_name: str, action: Outbound) -> None:
+        return None
 
     async def send(self, adapter_name: str, action: Outbound) -> str | None:
         self.sent.append((adapter_name, action))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Sequence
 
 from botkit.adapter import InboundEvent, IntakeFull, IntakeUnavailable
@@ -18,6 +19,7 @@ from botkit.clock import Clock
 from botkit.codec import encode_event, event_key
 from botkit.privacy import Pseudonymizer
 from botkit.sealing import Sealer
+from botkit.spool import Spool, SpoolFull
 from botkit.storage.base import IntakeStore, StoreUnavailable
 from botkit.storage.records import IntakeItem
 
@@ -38,8 +40,12 @@ class DurableInbox:
         pseudonymizer: Pseudonymizer,
         clock: Clock,
         capacity: int,
+        spool: Spool | None = None,
     ) -> None:
         self.intake = intake
+        # Where events wait while a shared store is out of reach (Redis only).
+        self.spool = spool
+        self._spooling = False
         self.sealer = sealer
         self.pseudonymizer = pseudonymizer
         self.clock = clock
@@ -73,9 +79,32 @@ class DurableInbox:
         try:
             added = await self.intake.append(items, self.clock.now())
         except StoreUnavailable as exc:
-            raise IntakeUnavailable(f"events not accepted: {exc}") from exc
+            if self.spool is None:
+                raise IntakeUnavailable(f"events not accepted: {exc}") from exc
+            await self._spool(items, exc)
+            return
+        if self._spooling:
+            self._spooling = False
+            log.warning("the store accepts events again")
         self.accepted += added
         self.duplicates += len(items) - added
+        self.arrived.set()
+
+    async def _spool(self, items: list[IntakeItem], trouble: StoreUnavailable) -> None:
+        assert self.spool is not None
+        try:
+            await self.spool.put(items, self.clock.now())
+        except (SpoolFull, OSError, sqlite3.Error) as exc:
+            raise IntakeUnavailable(f"events not accepted: {trouble}; {exc}") from exc
+        if not self._spooling:
+            self._spooling = True
+            log.warning(
+                "the store is out of reach (%s): events wait in %s (at most %d) until it is back",
+                trouble,
+                self.spool.path,
+                self.spool.capacity,
+            )
+        self.accepted += len(items)
         self.arrived.set()
 
     async def _wait_for_room(self, count: int, wait: bool) -> None:
@@ -86,6 +115,8 @@ class DurableInbox:
             try:
                 backlog = await self.intake.backlog()
             except StoreUnavailable as exc:
+                if self.spool is not None:
+                    return  # the spool has a capacity of its own
                 raise IntakeUnavailable(f"events not accepted: {exc}") from exc
             # A batch larger than the capacity is taken into an empty intake.
             if backlog == 0 or backlog + count <= self.capacity:

@@ -25,6 +25,7 @@ from botkit.domain import AlertEvent, AlertEventKind
 from botkit.pipeline import Inbound
 from botkit.registry import UnknownAdapter, replay_reader
 from botkit.runtime import serve
+from botkit.sources import SourceTaken
 from botkit.storage import open_store
 from botkit.storage.records import DeadLetter, StoreStatus
 from botkit.texts import Texts
@@ -67,15 +68,27 @@ def _reload_on_sighup(app: App, path: Path) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
 
 
-async def run_bot(
+async def run_worker(
     config: Config, base_dir: Path, console: Console, config_path: Path | None = None
+) -> int:
+    return await run_bot(config, base_dir, console, config_path, receive=False)
+
+
+async def run_bot(
+    config: Config,
+    base_dir: Path,
+    console: Console,
+    config_path: Path | None = None,
+    *,
+    receive: bool = True,
+    work: bool = True,
 ) -> int:
     try:
         adapters = build_adapters(config)
     except (UnknownAdapter, ConfigError) as exc:
         console.print(f"config error: {exc}", markup=False)
         return 2
-    if not adapters:
+    if not adapters and receive:
         console.print("no adapter is enabled in the config: nothing to run", markup=False)
         return 2
     printer = EventPrinter(console, Texts(config.bot.language))
@@ -90,7 +103,10 @@ async def run_bot(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     try:
-        left = await serve(app, adapters, stop=stop)
+        left = await serve(app, adapters, stop=stop, receive=receive, work=work)
+    except SourceTaken as exc:
+        console.print(f"error: {exc}", markup=False, highlight=False)
+        return 2
     finally:
         await app.close()
     console.print(

@@ -17,6 +17,9 @@ from typing import Any
 
 from botkit.adapter import Adapter, Inbox
 from botkit.app import App
+from botkit.intake import DurableInbox
+from botkit.sources import keep_sources, release_sources, take_sources
+from botkit.spool import Spool, forward_while_running
 from botkit.storage.base import StoreUnavailable
 from botkit.worker import Worker
 
@@ -50,14 +53,20 @@ async def supervise(adapter: Adapter, inbox: Inbox, max_delay: float = 60.0) -> 
 
 async def housekeeping(app: App, stop: asyncio.Event, tick_seconds: float) -> None:
     """Due escalation steps, claims confirmed elsewhere, the daily purge."""
+    trouble = False
     while not stop.is_set():
         try:
             if await app.engine.run_due():
                 app.sender.wake.set()
             await app.sync_claims()
             await app.purge_if_due()
+            if trouble:
+                log.warning("housekeeping runs again")
+            trouble = False
         except StoreUnavailable as exc:
-            log.warning("housekeeping skipped: %s", exc)
+            if not trouble:  # once per outage, not once a second
+                log.warning("housekeeping waits for the store: %s", exc)
+            trouble = True
         except Exception:
             log.exception("housekeeping failed; retrying")
         with contextlib.suppress(TimeoutError):
@@ -69,28 +78,48 @@ async def serve(
     adapters: dict[str, Adapter],
     stop: asyncio.Event | None = None,
     tick_seconds: float = 1.0,
+    *,
+    receive: bool = True,
+    work: bool = True,
 ) -> Leftover:
-    """Run until every adapter's source ends or `stop` is set."""
+    """Run until every adapter's source ends or `stop` is set.
+
+    `receive`: run the adapters' intake. `work`: handle the intake, send, run due steps. A
+    fleet on a shared store runs some processes with only one of them (`botkit run
+    --no-worker`, `botkit worker`); a worker's adapters only send.
+    """
+    if not receive:
+        return await _work_only(app, stop or asyncio.Event(), tick_seconds)
+    if not work:
+        return await _receive_only(app, adapters, stop or asyncio.Event())
     stop = stop or asyncio.Event()
+    held = await take_sources(app, adapters)
+    try:
+        return await _serve(app, adapters, stop, tick_seconds, held)
+    finally:
+        await release_sources(app, held)
+
+
+async def _serve(
+    app: App,
+    adapters: dict[str, Adapter],
+    stop: asyncio.Event,
+    tick_seconds: float,
+    held: list[str],
+) -> Leftover:
     loop = asyncio.get_running_loop()
     await app.release_dead_leases()
     await app.engine.recover()
-    inbox = app.inbox()
+    spool = app.spool()
+    inbox = app.inbox(spool)
+    spooled = _Forwarding(spool, app)
     sources_ended = False
     halt = asyncio.Event()  # the worker, sender and housekeeping stop when it is set
-    worker = Worker(
-        app.config,
-        app.store,
-        lambda: app.pipeline,
-        inbox.sealer,
-        inbox,
-        app.clock,
-        app.owner,
-        on_batch=app.sender.wake.set,
-    )
+    worker = _worker(app, inbox)
     worker_task = asyncio.create_task(worker.run(halt, lambda: sources_ended))
     sender_task = asyncio.create_task(app.sender.run(halt))
     chores = asyncio.create_task(housekeeping(app, halt, tick_seconds))
+    holds = asyncio.create_task(keep_sources(app, held, stop))
     runners = [asyncio.create_task(supervise(a, inbox)) for a in adapters.values()]
     stopping = asyncio.ensure_future(stop.wait())
     timed_out = False
@@ -102,6 +131,7 @@ async def serve(
         for runner in runners:  # adapters hand over what they read, then stop
             runner.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
+        await asyncio.gather(sources, return_exceptions=True)  # retrieved: no stray warning
         inbox.close()  # from now on nothing new is accepted; platforms keep it for us
         deadline = loop.time() + app.config.bot.stop_timeout_seconds
         if signalled:
@@ -121,14 +151,113 @@ async def serve(
     finally:
         halt.set()
         stopping.cancel()
-        for task in (worker_task, sender_task, chores):
+        for task in (worker_task, sender_task, chores, holds):
             task.cancel()
-        await asyncio.gather(worker_task, sender_task, chores, return_exceptions=True)
+        await asyncio.gather(worker_task, sender_task, chores, holds, return_exceptions=True)
+        await spooled.finish()
         await app.sender.cancel_lanes()
         for adapter in adapters.values():
             with contextlib.suppress(Exception):
                 await adapter.close()
     return await _leftover(app, worker.dead_lettered, timed_out)
+
+
+def _worker(app: App, inbox: DurableInbox, **options: Any) -> Worker:
+    """The pipeline is looked up per batch: a reload replaces it."""
+    return Worker(
+        app.config,
+        app.store,
+        lambda: app.pipeline,
+        inbox.sealer,
+        inbox,
+        app.clock,
+        app.owner,
+        on_batch=app.sender.wake.set,
+        **options,
+    )
+
+
+async def _work_only(app: App, stop: asyncio.Event, tick_seconds: float) -> Leftover:
+    """A worker of a fleet: intake comes from the shared store, adapters only send."""
+    await app.release_dead_leases()
+    await app.engine.recover()
+    log.info("worker %s handles the intake of %s", app.owner, app.store.location)
+    inbox = app.inbox()  # for sealing only: a worker accepts nothing itself
+    inbox.close()
+    halt = asyncio.Event()
+    # Nothing local announces new entries: look at the shared stream often.
+    worker = _worker(app, inbox, poll_seconds=0.05)
+    tasks = [
+        asyncio.create_task(worker.run(halt, lambda: False)),
+        asyncio.create_task(app.sender.run(halt)),
+        asyncio.create_task(housekeeping(app, halt, tick_seconds)),
+    ]
+    timed_out = False
+    try:
+        await stop.wait()
+        halt.set()
+        deadline = asyncio.get_running_loop().time() + app.config.bot.stop_timeout_seconds
+        timed_out = not await _within(tasks[0], deadline)
+        await _within(tasks[1], deadline)
+    finally:
+        halt.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await app.sender.cancel_lanes()
+    return await _leftover(app, worker.dead_lettered, timed_out)
+
+
+async def _receive_only(app: App, adapters: dict[str, Adapter], stop: asyncio.Event) -> Leftover:
+    """Intake only: adapters hand events to the shared store; workers elsewhere do the rest."""
+    held = await take_sources(app, adapters)
+    holds = asyncio.create_task(keep_sources(app, held, stop))
+    spool = app.spool()
+    inbox = app.inbox(spool)
+    spooled = _Forwarding(spool, app)
+    runners = [asyncio.create_task(supervise(a, inbox)) for a in adapters.values()]
+    stopping = asyncio.ensure_future(stop.wait())
+    sources: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*runners))
+    try:
+        await asyncio.wait([sources, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        holds.cancel()
+        for runner in runners:
+            runner.cancel()
+        await asyncio.gather(*runners, holds, return_exceptions=True)
+        await asyncio.gather(sources, return_exceptions=True)
+        inbox.close()
+        await spooled.finish()
+        await release_sources(app, held)
+        for adapter in adapters.values():
+            with contextlib.suppress(Exception):
+                await adapter.close()
+    return await _leftover(app, 0, False)
+
+
+class _Forwarding:
+    """The spool's forwarder task, finished with a last try and the file closed."""
+
+    def __init__(self, spool: Spool | None, app: App) -> None:
+        self.spool = spool
+        self.stop = asyncio.Event()
+        self.task = (
+            asyncio.create_task(forward_while_running(spool, app.store.intake, self.stop))
+            if spool is not None
+            else None
+        )
+
+    async def finish(self) -> None:
+        if self.task is None or self.spool is None:
+            return
+        self.stop.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.task, 5)
+        left = await asyncio.to_thread(self.spool.size)
+        if left:
+            log.warning("%d event(s) stay in %s until the next start", left, self.spool.path)
+        self.spool.close()
 
 
 async def _within(task: asyncio.Task[None], deadline: float) -> bool:

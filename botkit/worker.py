@@ -43,6 +43,7 @@ class Worker:
         clock: Clock,
         owner: str,
         on_batch: Callable[[], None] = lambda: None,
+        poll_seconds: float = IDLE_SECONDS,
     ) -> None:
         self.config = config
         self.store = store
@@ -52,6 +53,9 @@ class Worker:
         self.clock = clock
         self.owner = owner
         self.on_batch = on_batch
+        # How often an idle worker looks for new entries that no local adapter announced
+        # (a fleet's workers learn of them only from the shared store).
+        self.poll_seconds = poll_seconds
         self.dead_lettered = 0
         self.handled = 0
         self._storage_trouble = False
@@ -80,7 +84,7 @@ class Worker:
             if until_empty() and await self.store.intake.backlog() == 0:
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.inbox.arrived.wait(), IDLE_SECONDS)
+                await asyncio.wait_for(self.inbox.arrived.wait(), self.poll_seconds)
 
     async def run_once(self) -> int:
         """Claim and handle one batch; returns how many entries it held."""

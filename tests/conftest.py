@@ -126,6 +126,9 @@ class RecordingDispatcher:
     def can_delete(self, adapter_name: str) -> bool:
         return False
 
+    async def ready(self, adapter_name: str, action: Outbound) -> None:
+        return None
+
     async def send(self, adapter_name: str, action: Outbound) -> str | None:
         if self.fail_next:
             self.fail_next -= 1

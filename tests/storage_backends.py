@@ -8,8 +8,10 @@ from pathlib import Path
 
 from botkit.storage import SqliteStore
 from botkit.storage.base import Store
+from botkit.storage.redis import RedisStore
+from tests.redis_server import fresh_prefix, shared_url
 
-BACKENDS = ["sqlite-file", "sqlite-memory"]
+BACKENDS = ["sqlite-file", "sqlite-memory", "redis"]
 
 
 @contextlib.asynccontextmanager
@@ -18,6 +20,8 @@ async def open_backend(name: str, tmp_path: Path) -> AsyncIterator[Store]:
         store: Store = SqliteStore(tmp_path / "botkit.sqlite3")
     elif name == "sqlite-memory":
         store = SqliteStore(":memory:")
+    elif name == "redis":
+        store = RedisStore(shared_url(), fresh_prefix())
     else:
         raise ValueError(f"no storage backend {name!r}")
     await store.open()

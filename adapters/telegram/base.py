@@ -46,6 +46,7 @@ from botkit.adapter import (
 from botkit.config import AdapterSettings
 from botkit.domain import Message
 from botkit.outbound import Button, DeleteMessage, EditText, Outbound, SendText
+from botkit.pacing import Rate
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,23 @@ class TelegramAdapterBase(Adapter, Generic[U]):
         self._callbacks = PendingCallbacks(self._safe_answer, self.config.callback_answer_seconds)
 
     # ------------------------------------------------------------------ library hooks
+
+    def send_limits(self, action: Outbound) -> tuple[Rate, ...]:
+        """Telegram's published limits: 30 messages/s per bot, 1/s per chat, 20/min per
+        group (group ids are negative)."""
+        if not isinstance(action, SendText | EditText):
+            return ()
+        bot = f"telegram:{self.config.token_id or self.name}"
+        chat = str(self.migrated.get(action.chat_id, action.chat_id))
+        rates = [Rate(bot, 30, 1.0), Rate(f"{bot}:chat:{chat}", 1, 1.0)]
+        if chat.startswith("-"):
+            rates.append(Rate(f"{bot}:group:{chat}", 20, 60.0))
+        return tuple(rates)
+
+    def exclusive_source(self) -> str | None:
+        if self.config.mode != "polling" or not self.config.token:
+            return None
+        return f"telegram-bot:{self.config.token_id}"
 
     @abstractmethod
     def _username(self) -> str | None:

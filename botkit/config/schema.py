@@ -76,8 +76,26 @@ class BotSettings(Strict):
 
 
 class StorageSettings(Strict):
-    backend: Literal["sqlite"] = "sqlite"
+    backend: Literal["sqlite", "redis"] = Field(
+        "sqlite", description="sqlite: one process, embedded; redis: a fleet sharing one state"
+    )
     path: str = "var/botkit.sqlite3"
+    url_env: str = Field(
+        "BOTKIT_REDIS_URL",
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="the environment variable holding the Redis URL (it may hold a password)",
+    )
+    key_prefix: str = Field(
+        "botkit",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="one prefix per deployment sharing a Redis server",
+    )
+    spool_capacity: int = Field(
+        10_000,
+        ge=0,
+        le=10_000_000,
+        description="events an intake process keeps on its own disk while Redis is away (0: none)",
+    )
     synchronous: Literal["full", "normal"] = Field(
         "full",
         description="full: a commit survives a power cut; normal: only a process crash",

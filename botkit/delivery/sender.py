@@ -313,6 +313,9 @@ class Sender:
     async def _attempt(self, work: Work, platform: str, action: Outbound, attempts: int) -> Outcome:
         timeout = self.settings.send_timeout_seconds
         try:
+            # Room under the platform's limits first, outside the send's time limit: a wait
+            # there is not a platform failing to answer.
+            await self.dispatcher.ready(platform, action)
             ref = await asyncio.wait_for(self.dispatcher.send(platform, action), timeout)
         except TimeoutError:
             return self._retry(attempts, f"no answer within {timeout:g} s", ambiguous=True)

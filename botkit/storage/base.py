@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from botkit.domain import Incident, IncidentState
+from botkit.pacing import RateGate
 from botkit.storage.records import (
     AlertRow,
     ClaimedEvent,
@@ -216,6 +217,12 @@ class GroupStore(Protocol):
 class MetaStore(Protocol):
     async def get(self, key: str) -> str | None: ...
     async def set(self, key: str, value: str) -> None: ...
+    async def hold(self, name: str, owner: str, now: datetime, ttl: timedelta) -> str | None:
+        """Take or renew a named hold until now + ttl; the other holder's name if it is
+        someone else's and has not expired (then nothing changes)."""
+        ...
+
+    async def let_go(self, name: str, owner: str) -> None: ...
 
 
 class Roles(Protocol):
@@ -244,6 +251,11 @@ class Transaction(Roles, Protocol):
 class Store(Roles, Protocol):
     backend: str
     location: str
+
+    @property
+    def rate_gate(self) -> RateGate:
+        """Send rates kept for everyone using this store (see `botkit.pacing`)."""
+        ...
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from botkit.config.schema import StorageSettings
@@ -19,4 +20,23 @@ async def open_store(settings: StorageSettings, base_dir: Path, path: str | None
         store = SqliteStore(target, settings.synchronous, settings.max_megabytes)
         await store.open()
         return store
+    if settings.backend == "redis":
+        from botkit.storage.redis import RedisStore
+
+        url = redis_url(settings)
+        store_r = RedisStore(url, settings.key_prefix)
+        try:
+            await store_r.open()
+        except BaseException:
+            await store_r.close()
+            raise
+        return store_r
     raise StoreError(f"storage.backend = {settings.backend!r}: no such backend")
+
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url(settings: StorageSettings) -> str:
+    """The URL from the environment (never from the config file: it may carry a password)."""
+    return os.environ.get(settings.url_env) or DEFAULT_REDIS_URL

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -270,6 +270,10 @@ class StoreStatus:
     timers_pending: int
     timers_due: int
     incidents_open: int
+    # Entries each worker holds now (a fleet's consumers); empty for a single process.
+    consumers: dict[str, int] = field(default_factory=dict)
+    # Time entries spent in the intake recently: (p50, p99) milliseconds, where measured.
+    intake_latency_ms: tuple[int, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -280,6 +284,12 @@ class StoreStatus:
                 "in_flight": self.intake_in_flight,
                 "oldest": self.intake_oldest.isoformat() if self.intake_oldest else None,
                 "dead_letters": self.dead_letters,
+                "held_by": self.consumers,
+                "latency_ms": (
+                    {"p50": self.intake_latency_ms[0], "p99": self.intake_latency_ms[1]}
+                    if self.intake_latency_ms
+                    else None
+                ),
             },
             "outbox": self.outbox,
             "edits_due": self.edits_due,

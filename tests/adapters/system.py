@@ -25,6 +25,7 @@ from botkit.runtime import serve
 from botkit.texts import Texts
 from tests.adapters.telegram_harness import BOT, SECRET, TOKEN, AdapterClass
 from tests.adapters.telegram_model import model_dir
+from tests.redis_server import fresh_prefix, shared_url
 
 CU_MGAR = 24280
 EA_TUL = 24277
@@ -156,9 +157,11 @@ def system_factory(
     async def start(
         cls: AdapterClass,
         configure: Callable[[dict[str, Any]], None] | None = None,
+        storage: str = "sqlite",
         **options: Any,
     ) -> AsyncIterator[System]:
-        """`options` go to the adapter's settings; `configure` may change the raw config."""
+        """`options` go to the adapter's settings; `configure` may change the raw config;
+        `storage`: "sqlite" (a file) or "redis" (the tests' real server, a prefix of its own)."""
         name = NAMES[cls.__name__]
         adapter_options = {
             "class": f"{cls.__module__}:{cls.__name__}",
@@ -168,6 +171,11 @@ def system_factory(
             **options,
         }
         raw = config_dict(name, adapter_options)
+        store_path: str | None = str(tmp_path / "botkit.sqlite3")
+        if storage == "redis":
+            monkeypatch.setenv("BOTKIT_REDIS_URL", shared_url())
+            raw["storage"] = {"backend": "redis", "key_prefix": fresh_prefix()}
+            store_path = None
         if configure is not None:
             configure(raw)
         config = parse_config(raw)
@@ -176,7 +184,7 @@ def system_factory(
             config,
             tmp_path,
             dispatcher=AdapterDispatcher(adapters),
-            store_path=str(tmp_path / "botkit.sqlite3"),
+            store_path=store_path,
             model_dir=model_dir(),
         )
         task = asyncio.create_task(serve(app, adapters, tick_seconds=0.1))

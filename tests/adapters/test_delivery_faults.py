@@ -21,6 +21,8 @@ from tests.adapters.system import BASIC, GROUP, HOAX, HOAX_EA_TUL, TEXTS, System
 from tests.adapters.telegram_harness import ADAPTERS, AdapterClass, webhook_options
 
 THANH_CHAT, HOA_CHAT, DUNG_CHAT = 555, 556, 557
+# The faults of sending play out the same on the embedded store and on a fleet's Redis.
+STORES = ["sqlite", "redis"]
 RESENT = TEXTS.get("alert.resent")
 
 
@@ -57,10 +59,11 @@ def alerts(s: System, chat: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("cls", ADAPTERS)
+@pytest.mark.parametrize("storage", STORES)
 async def test_a_stalled_chat_holds_back_no_other_officer(
-    cls: AdapterClass, system_factory: Callable[..., Any]
+    cls: AdapterClass, storage: str, system_factory: Callable[..., Any]
 ) -> None:
-    async with system_factory(cls, configure=quick, rate_chat_per_second=0) as s:
+    async with system_factory(cls, quick, storage, rate_chat_per_second=0) as s:
         await bind_group(s)
         await bind_group(s, BASIC, "Ea Tul")
         # Thanh's chat answers nothing for 4 s, twice, and carries out nothing meanwhile.
@@ -82,10 +85,11 @@ async def test_a_stalled_chat_holds_back_no_other_officer(
 
 @pytest.mark.parametrize("cls", ADAPTERS)
 @pytest.mark.parametrize("fault", ["late answer", "dropped connection"])
+@pytest.mark.parametrize("storage", STORES)
 async def test_a_send_accepted_without_an_answer_is_resent_once_and_says_so(
-    cls: AdapterClass, fault: str, system_factory: Callable[..., Any]
+    cls: AdapterClass, fault: str, storage: str, system_factory: Callable[..., Any]
 ) -> None:
-    async with system_factory(cls, configure=quick, rate_chat_per_second=0) as s:
+    async with system_factory(cls, quick, storage, rate_chat_per_second=0) as s:
         await bind_group(s)
         to_thanh = lambda c: c.params.get("chat_id") == THANH_CHAT  # noqa: E731
         if fault == "late answer":
@@ -102,10 +106,11 @@ async def test_a_send_accepted_without_an_answer_is_resent_once_and_says_so(
 
 
 @pytest.mark.parametrize("cls", ADAPTERS)
+@pytest.mark.parametrize("storage", STORES)
 async def test_a_blocked_officer_is_marked_failed_and_the_chain_moves_on_at_once(
-    cls: AdapterClass, system_factory: Callable[..., Any]
+    cls: AdapterClass, storage: str, system_factory: Callable[..., Any]
 ) -> None:
-    async with system_factory(cls, configure=with_leader, rate_chat_per_second=0) as s:
+    async with system_factory(cls, with_leader, storage, rate_chat_per_second=0) as s:
         s.api.add_chat(tu.private_chat(tu.user(DUNG_CHAT, "H'Dung")))
         s.api.block_bot(THANH_CHAT)
         await bind_group(s)

@@ -361,6 +361,26 @@ async def test_a_delivered_alert_is_due_for_an_edit_when_its_incident_changes(
     assert isinstance(await store.outbox.claim(dest, "w", T0 + interval, LEASE, interval), EditWork)
 
 
+async def test_an_edit_given_up_leaves_nothing_due(store: Store) -> None:
+    incident_id = await opened(store)
+    await store.outbox.enqueue_page(page(incident_id), T0)
+    dest = Destination("test", "u-thanh")
+    work = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
+    assert work is not None
+    await store.outbox.settle(work, Sent("m1", 1, "opened"), T0)
+    flagged, _ = await store.incidents.record_flagged(record("k2"))
+    await store.incidents.add_occurrence(incident_id, flagged, "test", "g2", "2", T0)
+    edit = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
+    assert isinstance(edit, EditWork)
+    later = T0 + timedelta(minutes=1)
+    await store.outbox.settle(edit, Retry(later, "timeout"), T0)
+    assert await store.outbox.next_due() == later
+    again = await store.outbox.claim(dest, "w", later, LEASE, NO_INTERVAL)
+    assert isinstance(again, EditWork)
+    await store.outbox.settle(again, Failed("message to edit not found"), later)
+    assert await store.outbox.next_due() is None  # not a moment long past
+
+
 async def test_messages_are_claimed_after_pages(store: Store) -> None:
     incident_id = await opened(store)
     action = {"type": "SendText", "chat_id": "u-thanh", "text": "ok", "buttons": [],
@@ -464,6 +484,21 @@ async def test_purge_deletes_old_data_everywhere(store: Store) -> None:
     assert await store.incidents.query() == []
     assert await store.intake.dead_letters() == []
     assert (await store.incidents.record_flagged(record("new", T0)))[0] == fresh
+
+
+async def test_purge_keeps_a_live_incident_whose_first_message_is_old(store: Store) -> None:
+    old = T0 - timedelta(days=100)
+    incident_id = await opened(store, old, "long-lived")
+    recent, _ = await store.incidents.record_flagged(record("recent", T0))
+    await store.incidents.add_occurrence(incident_id, recent, "test", "g2", "recent", T0)
+    counts = await store.purge(
+        T0 - timedelta(days=90), T0 - timedelta(days=30), T0 - timedelta(days=2)
+    )
+    assert counts["flagged_messages"] == 1 and counts["occurrences"] == 1
+    assert counts["incidents"] == 0
+    assert [o.chat_id for o in await store.incidents.occurrences(incident_id)] == ["g2"]
+    [incident] = await store.incidents.query()
+    assert incident.id == incident_id and incident.groups == 1
 
 
 async def test_status_reports_backlog_without_content(store: Store) -> None:

@@ -13,17 +13,21 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, read_only
+from tests.redis_server import free_port
 
 DATA = ROOT / "tests" / "data"
 BOTKIT = [sys.executable, "-m", "botkit.cli"]  # the installed console script runs the same
 
 
-def botkit(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def botkit(
+    *args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "BOTKIT_HASH_KEY": "test-key-0123456789abcdef",
         "NO_COLOR": "1",
         "COLUMNS": "200",
+        **(env or {}),
     }
     return subprocess.run(
         [*BOTKIT, *args], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120, env=env
@@ -411,3 +415,24 @@ def test_sigterm_under_an_unthrottled_writer_ends_in_time_and_keeps_the_rest(
     assert second.returncode == 0, second.stderr
     status = json.loads(botkit("status", "--json", cwd=workdir).stdout)
     assert status["intake"]["pending"] == 0 and status["intake"]["dead_letters"] == 0
+
+
+def test_redis_out_of_reach_at_start_is_one_line_naming_the_url(workdir: Path) -> None:
+    config = workdir / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('backend = "sqlite"', 'backend = "redis"'), encoding="utf-8")
+    port = free_port()  # nobody listens there
+    env = {"BOTKIT_REDIS_URL": f"redis://:s3cret@127.0.0.1:{port}/0"}
+    for command in (["run"], ["worker"], ["status"], ["run", "--no-worker"]):
+        result = botkit(*command, cwd=workdir, stdin="", env=env)
+        assert result.returncode == 2, (command, result.stderr)
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("store error:") and f"127.0.0.1:{port}" in line, line
+        assert "cannot reach Redis" in line and "s3cret" not in line, line
+
+
+def test_a_fleet_command_on_the_embedded_store_is_refused(workdir: Path) -> None:
+    for command in (["worker"], ["run", "--no-worker"]):
+        result = botkit(*command, cwd=workdir, stdin="")
+        assert result.returncode == 2 and "shared store" in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

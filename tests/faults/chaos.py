@@ -186,11 +186,19 @@ class Pushed:
 
 
 class Bot:
-    """One `botkit run` process."""
+    """One `botkit run` process (or, in a fleet, `botkit run --no-worker` / `botkit worker`)."""
 
-    def __init__(self, workdir: Path, n: int) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        n: int,
+        command: tuple[str, ...] = ("run",),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.n = n
+        self.command = command
+        self.extra_env = env or {}
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -200,12 +208,13 @@ class Bot:
             "BOTKIT_CHAOS_TOKEN": TOKEN,
             "NO_COLOR": "1",
             "NO_PROXY": "127.0.0.1,localhost",
+            **self.extra_env,
         }
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
             env.pop(name, None)
         log = (self.workdir / f"bot-{self.n}.log").open("wb")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "botkit.cli", "run", "--config", "config.toml",
+            sys.executable, "-m", "botkit.cli", *self.command, "--config", "config.toml",
             cwd=self.workdir, env=env, stdin=asyncio.subprocess.DEVNULL,
             stdout=log, stderr=log,
         )  # fmt: skip
@@ -290,6 +299,17 @@ class Accounting:
         )
 
 
+@dataclass
+class Facts:
+    """What a backend's store holds at the end, in the terms the accounting needs."""
+
+    intake: dict[str, str]  # event key -> "done", "dead" or anything else (waiting)
+    content_keys: list[str]  # one per incident
+    never_paged: int  # incidents without a first alert
+    chains_without_timer: int  # open, not exhausted, no pending step
+    alerts: list[tuple[Any, ...]]  # (incident, contact, kind, step, status, via_digest)
+
+
 class Chaos:
     def __init__(self, workdir: Path, seed: int = 1) -> None:
         self.workdir = workdir
@@ -361,10 +381,13 @@ class Chaos:
             self.push_ack()
 
     # -- the bot ------------------------------------------------------------------------------
-    async def start_bot(self) -> Bot:
+    async def start_bot(
+        self, command: tuple[str, ...] = ("run",), env: dict[str, str] | None = None
+    ) -> Bot:
+        """A process that polls the emulator, once it polls."""
         assert self.api is not None
         self.bots += 1
-        bot = Bot(self.workdir, self.bots)
+        bot = Bot(self.workdir, self.bots, command, env)
         polls = len(self.api.calls_to("getUpdates"))
         await bot.start()
         self.running.append(bot)
@@ -450,36 +473,46 @@ class Chaos:
         return report
 
     # -- accounting ---------------------------------------------------------------------------
+    def facts(self) -> Facts:
+        """What the store holds, read straight from its file."""
+        with self._db() as db:
+            return Facts(
+                intake=dict(db.execute("SELECT event_key, status FROM intake").fetchall()),
+                content_keys=[k for (k,) in db.execute("SELECT content_key FROM incidents")],
+                never_paged=db.execute(
+                    "SELECT COUNT(*) FROM incidents i WHERE NOT EXISTS (SELECT 1 FROM alerts a"
+                    " WHERE a.incident_id = i.id AND a.step = 0 AND a.kind = 'alert')"
+                ).fetchone()[0],
+                chains_without_timer=db.execute(
+                    "SELECT COUNT(*) FROM incidents i WHERE i.state = 'opened' AND i.exhausted = 0"
+                    " AND NOT EXISTS (SELECT 1 FROM timers t WHERE t.incident_id = i.id"
+                    " AND t.status = 'pending')"
+                ).fetchone()[0],
+                alerts=db.execute(
+                    "SELECT incident_id, contact, kind, step, status, via_digest FROM alerts"
+                    " WHERE status != 'superseded'"
+                ).fetchall(),
+            )
+
     def account(self) -> Accounting:
         assert self.api is not None
         report = Accounting(pushed=len(self.pushed))
-        with self._db() as db:
-            status = dict(db.execute("SELECT event_key, status FROM intake").fetchall())
-            for item in self.pushed:
-                state = status.get(self.pseudonymizer.hash("event", item.key))
-                if state == "done":
-                    report.processed += 1
-                elif state == "dead":
-                    report.dead += 1
-                else:
-                    report.lost.append(f"{item.kind} {item.key}: {state or 'never stored'}")
-            report.unconfirmed = self.api.pending_update_count
-            keys = Counter(k for (k,) in db.execute("SELECT content_key FROM incidents").fetchall())
-            report.incidents = sum(keys.values())
-            report.duplicate_incidents = sum(n - 1 for n in keys.values())
-            report.incidents_never_paged = db.execute(
-                "SELECT COUNT(*) FROM incidents i WHERE NOT EXISTS (SELECT 1 FROM alerts a"
-                " WHERE a.incident_id = i.id AND a.step = 0 AND a.kind = 'alert')"
-            ).fetchone()[0]
-            report.chains_without_timer = db.execute(
-                "SELECT COUNT(*) FROM incidents i WHERE i.state = 'opened' AND i.exhausted = 0"
-                " AND NOT EXISTS (SELECT 1 FROM timers t WHERE t.incident_id = i.id"
-                " AND t.status = 'pending')"
-            ).fetchone()[0]
-            rows = db.execute(
-                "SELECT incident_id, contact, kind, step, status, via_digest FROM alerts"
-                " WHERE status != 'superseded'"
-            ).fetchall()
+        facts = self.facts()
+        for item in self.pushed:
+            state = facts.intake.get(self.pseudonymizer.hash("event", item.key))
+            if state == "done":
+                report.processed += 1
+            elif state == "dead":
+                report.dead += 1
+            else:
+                report.lost.append(f"{item.kind} {item.key}: {state or 'never stored'}")
+        report.unconfirmed = self.api.pending_update_count
+        keys = Counter(facts.content_keys)
+        report.incidents = sum(keys.values())
+        report.duplicate_incidents = sum(n - 1 for n in keys.values())
+        report.incidents_never_paged = facts.never_paged
+        report.chains_without_timer = facts.chains_without_timer
+        rows = facts.alerts
         report.pages_left_unsent = sum(1 for r in rows if r[4] in ("pending", "retry", "held"))
         received: Counter[tuple[int, int, str, int]] = Counter()
         marked: Counter[tuple[int, int, str, int]] = Counter()

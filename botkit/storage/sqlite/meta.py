@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from botkit.storage.hooks import held_by, hold
 from botkit.storage.sqlite.connection import Db, Runner
 
 
@@ -18,6 +21,18 @@ def _set(db: Db, key: str, value: str) -> None:
     )
 
 
+def _hold(db: Db, name: str, owner: str, now: datetime, until: datetime) -> str | None:
+    other, value = hold(_get(db, f"hold:{name}"), owner, now, until)
+    if other is None:
+        _set(db, f"hold:{name}", value)
+    return other
+
+
+def _let_go(db: Db, name: str, owner: str) -> None:
+    if held_by(_get(db, f"hold:{name}")) == owner:
+        db.execute("DELETE FROM meta WHERE key=?", (f"hold:{name}",))
+
+
 class SqliteMeta:
     def __init__(self, runner: Runner) -> None:
         self._r = runner
@@ -27,3 +42,9 @@ class SqliteMeta:
 
     async def set(self, key: str, value: str) -> None:
         await self._r.write(_set, key, value)
+
+    async def hold(self, name: str, owner: str, now: datetime, ttl: timedelta) -> str | None:
+        return await self._r.write(_hold, name, owner, now, now + ttl)
+
+    async def let_go(self, name: str, owner: str) -> None:
+        await self._r.write(_let_go, name, owner)

@@ -231,9 +231,16 @@ _MESSAGE_OUTCOME = {
 _EDIT_OUTCOME = {
     Sent: "rendered_version=:version, rendered_state=:state, rendered_at=:now, edit_next_at=NULL",
     Retry: "edit_next_at=:at",
-    # Given up on this version: the next change of the incident tries again.
-    Failed: "rendered_version=(SELECT version FROM incidents WHERE id = alerts.incident_id)",
-    Cancelled: "rendered_version=(SELECT version FROM incidents WHERE id = alerts.incident_id)",
+    # Given up on this version: the next change of the incident tries again (and no retry
+    # time stays behind to make `next_due` report a moment long past).
+    Failed: (
+        "rendered_version=(SELECT version FROM incidents WHERE id = alerts.incident_id),"
+        " edit_next_at=NULL"
+    ),
+    Cancelled: (
+        "rendered_version=(SELECT version FROM incidents WHERE id = alerts.incident_id),"
+        " edit_next_at=NULL"
+    ),
 }
 
 

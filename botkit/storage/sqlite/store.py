@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from botkit.pacing import LocalRateGate
+from botkit.storage.hooks import AfterCommit
 from botkit.storage.records import StoreStatus
 from botkit.storage.sqlite.audit import SqliteAudit
 from botkit.storage.sqlite.connection import AutoRunner, Connection, Db, Runner, TxRunner, dt, ts
@@ -32,20 +34,10 @@ class _Roles:
         self.meta = SqliteMeta(runner)
 
 
-class SqliteTransaction(_Roles):
+class SqliteTransaction(_Roles, AfterCommit):
     def __init__(self, conn: Connection) -> None:
-        super().__init__(TxRunner(conn))
-        self._after: list[Callable[[], None]] = []
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        self._after.append(callback)
-
-    def committed(self) -> None:
-        for callback in self._after:
-            try:
-                callback()
-            except Exception:
-                log.exception("an after-commit hook failed")
+        _Roles.__init__(self, TxRunner(conn))
+        AfterCommit.__init__(self)
 
 
 class SqliteStore(_Roles):
@@ -58,6 +50,8 @@ class SqliteStore(_Roles):
     ) -> None:
         self._conn = Connection(path, synchronous, max_megabytes)
         self.location = self._conn.path
+        # One process per SQLite file runs the bot: its rates are this process's.
+        self.rate_gate = LocalRateGate()
         super().__init__(AutoRunner(self._conn))
 
     @property
@@ -124,6 +118,13 @@ def _purge(
         ).rowcount
     counts["outbox"] += db.execute(
         "DELETE FROM outbox WHERE incident_id IS NULL AND created_at < ?", (cutoff,)
+    ).rowcount
+    # An old message of an incident still alive: its occurrence (which names the chat and
+    # the message) goes with it; the incident keeps its count.
+    counts["occurrences"] += db.execute(
+        "DELETE FROM occurrences WHERE flagged_message_id IN"
+        " (SELECT id FROM flagged_messages WHERE received_at < ?)",
+        (cutoff,),
     ).rowcount
     counts["flagged_messages"] = db.execute(
         f"DELETE FROM flagged_messages WHERE received_at < ? OR incident_id IN ({stale})",

@@ -1,0 +1,68 @@
+"""What only a shared store must get right: several processes at once (a real redis-server;
+each `RedisStore` here stands for one process, with its own connections and lock queue)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import redis
+
+from botkit.storage.base import StoreUnavailable
+from botkit.storage.redis import RedisStore, connection
+from tests.core.test_storage_contract import T0, new_incident, record
+from tests.redis_server import fresh_prefix, shared_url
+
+
+@pytest.fixture
+async def fleet() -> AsyncIterator[list[RedisStore]]:
+    prefix = fresh_prefix()
+    stores = [RedisStore(shared_url(), prefix, owner=f"host:{n}:w") for n in range(3)]
+    for store in stores:
+        await store.open()
+    yield stores
+    for store in stores:
+        await store.close()
+
+
+async def test_processes_racing_on_one_hoax_open_one_incident(fleet: list[RedisStore]) -> None:
+    async def find_or_open(store: RedisStore, n: int) -> None:
+        async with store.transaction() as tx:
+            flagged, _ = await tx.incidents.record_flagged(record(f"copy-{n}"))
+            found = await tx.incidents.find_open("hoax", T0 - timedelta(hours=1))
+            await asyncio.sleep(0.001)  # the others run meanwhile
+            incident = found or await tx.incidents.open(new_incident(key="hoax"))
+            await tx.incidents.add_occurrence(incident.id, flagged, "t", f"g{n}", str(n), T0)
+
+    await asyncio.gather(*(find_or_open(fleet[n % 3], n) for n in range(12)))
+    [incident] = await fleet[0].incidents.query()
+    assert incident.occurrences == 12 and incident.groups == 12
+
+
+async def test_a_holder_that_stalled_past_its_lock_commits_nothing(
+    fleet: list[RedisStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(connection, "LOCK_TTL_MS", 150)
+    monkeypatch.setattr(connection, "_RENEW_AFTER", 60.0)  # it does not renew: stalled
+    slow, other = fleet[0], fleet[1]
+    with pytest.raises(StoreUnavailable, match="lost the write lock"):
+        async with slow.transaction() as tx:
+            await tx.incidents.record_flagged(record("stalled"))
+            await asyncio.sleep(0.3)  # its lock expires; another process writes meanwhile
+            await other.incidents.record_flagged(record("meanwhile"))
+    assert (await slow.incidents.record_flagged(record("stalled")))[1] is True  # not there
+    assert (await other.incidents.record_flagged(record("meanwhile")))[1] is False
+
+
+async def test_a_lock_left_by_a_killed_process_expires_by_itself(
+    fleet: list[RedisStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = fleet[0].connection.key("lock")
+    with redis.Redis.from_url(shared_url()) as db:  # what kill -9 mid-transaction leaves
+        db.set(key, "host:999:dead:0", px=300)
+    started = time.monotonic()
+    await fleet[1].incidents.record_flagged(record("after"))
+    assert 0.2 < time.monotonic() - started < 3
