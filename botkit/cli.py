@@ -121,7 +121,13 @@ def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
         ),
     )
     table.add_row("adapters", ", ".join(cfg.enabled_adapters()) or "—")
-    table.add_row("storage", f"{cfg.storage.backend}: {cfg.storage.path}")
+    storage = cfg.storage
+    where = (
+        storage.path
+        if storage.backend == "sqlite"
+        else f"${storage.url_env}, keys {{{storage.key_prefix}}}:*"
+    )
+    table.add_row("storage", f"{storage.backend}: {where}")
     table.add_row(
         "retention", f"{cfg.bot.retention_days} days (audit {cfg.bot.audit_retention_days})"
     )

@@ -26,7 +26,7 @@ def broken(path: str, value: Any) -> dict[str, Any]:
     node: Any = raw
     parts = path.split(".")
     for part in parts[:-1]:
-        node = node[int(part)] if part.isdigit() else node[part]
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
     node[parts[-1]] = value
     return raw
 
@@ -43,6 +43,9 @@ def broken(path: str, value: Any) -> dict[str, Any]:
         ("bot.hash_key_env", "my secret", "must name an environment variable"),
         ("bot.colour", "blue", "bot.colour: unknown key"),
         ("units.0.escalation", [{"notify": "everyone"}], "must be on_duty, leader"),
+        ("storage.backend", "postgres", "storage.backend = 'postgres'"),
+        ("storage.key_prefix", "a b", "storage.key_prefix = 'a b'"),
+        ("storage.url_env", "redis://x", "storage.url_env = 'redis://x'"),
     ],
 )
 def test_a_wrong_value_is_named(path: str, value: Any, expected: str) -> None:

@@ -241,6 +241,10 @@ class Unit:
         self._zsets: dict[str, dict[str, float | None]] = {}
         self._sets: dict[str, dict[str, bool]] = {}
         self._strings: dict[str, str | None] = {}
+        # What this unit read while holding the lock: nobody else can change it meanwhile,
+        # so a second read of the same field costs no round trip.
+        self._read_fields: dict[tuple[str, str], str | None] = {}
+        self._read_sets: dict[str, builtins.set[str]] = {}
 
     # -- locking ---------------------------------------------------------------------------
     async def lock(self) -> None:
@@ -299,22 +303,29 @@ class Unit:
 
     # -- hashes ----------------------------------------------------------------------------
     async def hget(self, key: str, field: str) -> str | None:
-        found = self._hashes.get((key, field), _ABSENT)
-        if found is not _ABSENT:
-            return found  # type: ignore[return-value]
-        value: str | None = await self._do(self.conn.text.hget, key, field)
+        [value] = await self.hmget(key, [field])
         return value
 
     async def hmget(self, key: str, fields: Iterable[str]) -> list[str | None]:
         wanted = list(fields)
-        if not wanted:
-            return []
-        values: list[str | None] = await self._do(self.conn.text.hmget, key, wanted)
-        out: list[str | None] = []
-        for field, value in zip(wanted, values, strict=True):
+        known: dict[str, Any] = {}
+        for field in wanted:
             local = self._hashes.get((key, field), _ABSENT)
-            out.append(value if local is _ABSENT else local)  # type: ignore[arg-type]
-        return out
+            if local is _ABSENT:
+                local = self._read_fields.get((key, field), _ABSENT)
+            if local is not _ABSENT:
+                known[field] = local
+        missing = [f for f in dict.fromkeys(wanted) if f not in known]
+        if missing:
+            if len(missing) == 1:
+                values = [await self._do(self.conn.text.hget, key, missing[0])]
+            else:
+                values = await self._do(self.conn.text.hmget, key, missing)
+            for field, value in zip(missing, values, strict=True):
+                known[field] = value
+                if self.token is not None:
+                    self._read_fields[(key, field)] = value
+        return [known[f] for f in wanted]
 
     async def hgetall(self, key: str) -> dict[str, str]:
         found: dict[str, str] = await self._do(self.conn.text.hgetall, key)
@@ -385,8 +396,13 @@ class Unit:
 
     # -- sets ------------------------------------------------------------------------------
     async def smembers(self, key: str) -> builtins.set[str]:
-        members: Any = await self._do(self.conn.text.smembers, key)
-        found: builtins.set[str] = builtins.set(members)
+        cached = self._read_sets.get(key)
+        if cached is None:
+            members: Any = await self._do(self.conn.text.smembers, key)
+            cached = builtins.set(members)
+            if self.token is not None:
+                self._read_sets[key] = cached
+        found: builtins.set[str] = builtins.set(cached)
         for member, present in self._sets.get(key, {}).items():
             if present:
                 found.add(member)
