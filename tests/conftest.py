@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import itertools
@@ -118,6 +119,9 @@ class RecordingDispatcher:
         self.fail_next = 0
         self.failures: list[BaseException] = []
         self.fail_on: str | None = None
+        # Set: sends wait for room under the platform's rate limits until it is set.
+        self.no_room: asyncio.Event | None = None
+        self.waiting_for_room = 0
         self._ids = itertools.count(1)
 
     def has(self, adapter_name: str) -> bool:
@@ -127,7 +131,9 @@ class RecordingDispatcher:
         return False
 
     async def ready(self, adapter_name: str, action: Outbound) -> None:
-        return None
+        if self.no_room is not None:
+            self.waiting_for_room += 1
+            await self.no_room.wait()
 
     async def send(self, adapter_name: str, action: Outbound) -> str | None:
         if self.fail_next:

@@ -312,10 +312,17 @@ class Sender:
 
     async def _attempt(self, work: Work, platform: str, action: Outbound, attempts: int) -> Outcome:
         timeout = self.settings.send_timeout_seconds
+        # Room under the platform's limits first, outside the send's time limit: a wait there
+        # is not a platform failing to answer, and nothing has been sent yet.
         try:
-            # Room under the platform's limits first, outside the send's time limit: a wait
-            # there is not a platform failing to answer.
             await self.dispatcher.ready(platform, action)
+        except DeliveryError as exc:
+            return self._retry(attempts, str(exc), False, exc.retry_after)
+        except asyncio.CancelledError:
+            retry = Retry(self.clock.now(), "stopped before the send")
+            await asyncio.shield(self._settle(work, retry))
+            raise
+        try:
             ref = await asyncio.wait_for(self.dispatcher.send(platform, action), timeout)
         except TimeoutError:
             return self._retry(attempts, f"no answer within {timeout:g} s", ambiguous=True)

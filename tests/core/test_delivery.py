@@ -45,6 +45,23 @@ async def test_a_429_waits_as_long_as_the_platform_asks_and_sends_once(h: Harnes
     assert h.pages_to("u-thanh") == 1
 
 
+async def test_stopping_while_waiting_for_room_is_not_an_ambiguous_send(h: Harness) -> None:
+    h.dispatcher.no_room = asyncio.Event()  # the platform's rate limit: no room yet
+    flagging = asyncio.create_task(h.flag())
+    while not h.dispatcher.waiting_for_room:
+        await asyncio.sleep(0.01)
+    flagging.cancel()  # botkit stops meanwhile
+    with pytest.raises(asyncio.CancelledError):
+        await flagging
+    [row] = await h.store.outbox.alerts()
+    assert row.status == "retry" and row.ambiguous == 0  # nothing went out: no "sent again"
+    h.dispatcher.no_room = None
+    await h.advance(1)
+    assert h.pages_to("u-thanh") == 1
+    [row] = await h.store.outbox.alerts()
+    assert row.status == "sent" and row.ambiguous == 0
+
+
 async def test_a_permanent_failure_tries_the_next_contact(t0: datetime) -> None:
     h = await Harness.create(two_contacts(), t0)
     h.dispatcher.names.add("other")
