@@ -60,6 +60,26 @@ class Pseudonymizer:
 _BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 
 
+# What operators must read in a log line and no resident writes: ISO times ("retrying at
+# 2026-11-30T08:54:13+00:00") and hosts with a port ("127.0.0.1:6379", a Redis URL). They
+# are kept out of the digit masking; a phone number has neither a "T" nor a port.
+_OPERATIONAL = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)?"
+    r"|(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?=:\d{2,5}\b)"
+)
+
+
+def redact_log(text: str, limit: int) -> str:
+    kept: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        kept.append(match.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    text = redact(_BOT_TOKEN.sub("[token]", _OPERATIONAL.sub(keep, text)), limit=limit)
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
+
+
 class RedactingFilter(logging.Filter):
     """Redacts every log record's message, so no handler writes contact details or tokens."""
 
@@ -70,11 +90,11 @@ class RedactingFilter(logging.Filter):
             except (TypeError, ValueError):
                 record.msg = str(record.msg)
             record.args = None
-        record.msg = redact(_BOT_TOKEN.sub("[token]", str(record.msg)), limit=2000)
+        record.msg = redact_log(str(record.msg), limit=2000)
         if record.exc_info and record.exc_info[1] is not None:
             # Tracebacks are formatted later from exc_info; fold them in now, redacted.
             text = logging.Formatter().formatException(record.exc_info)
-            record.msg = f"{record.msg}\n{redact(_BOT_TOKEN.sub('[token]', text), limit=20000)}"
+            record.msg = f"{record.msg}\n{redact_log(text, limit=20000)}"
             record.exc_info = None
             record.exc_text = None
         return True

@@ -92,3 +92,18 @@ def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
         logger.info("message from %s: %s", "0912345678", "ck 19031234567890")
     assert "0912345678" not in caplog.text and "19031234567890" not in caplog.text
+
+
+def test_times_and_hosts_stay_readable_in_logs(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.redaction.operational")
+    logger.addFilter(RedactingFilter())
+    with caplog.at_level(logging.INFO):
+        logger.warning(
+            "send failed, retrying at %s; store %s; resident wrote %s",
+            "2026-11-30T08:54:13+00:00",
+            "redis://127.0.0.1:58925/0: Error 111 connecting to 127.0.0.1:58925",
+            "goi 091.234.5678 hoac 10.20.30.40",
+        )
+    assert "retrying at 2026-11-30T08:54:13+00:00" in caplog.text
+    assert "redis://127.0.0.1:58925/0" in caplog.text and "to 127.0.0.1:58925" in caplog.text
+    assert "091.234.5678" not in caplog.text and "10.20.30.40" not in caplog.text
