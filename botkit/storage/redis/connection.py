@@ -170,7 +170,6 @@ class Connection:
         self._apply = self.text.register_script(_APPLY)
         self._release = self.text.register_script(_RELEASE)
         self._renew = self.text.register_script(_RENEW)
-        self.lock_waits = 0
 
     async def open(self) -> None:
         try:
@@ -204,7 +203,6 @@ class Connection:
         key = self.key("lock")
         delay = 0.0005
         while not await self.call(self.text.set, key, token, px=LOCK_TTL_MS, nx=True):
-            self.lock_waits += 1
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.02)
         return token

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
@@ -20,8 +19,6 @@ from botkit.storage.redis.meta import RedisMeta
 from botkit.storage.redis.outbox import RedisOutbox
 from botkit.storage.redis.pacing import RedisRateGate
 from botkit.storage.redis.timers import RedisTimers
-
-log = logging.getLogger(__name__)
 
 
 class _Roles:

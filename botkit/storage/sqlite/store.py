@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -19,8 +18,6 @@ from botkit.storage.sqlite.intake import SqliteIntake
 from botkit.storage.sqlite.meta import SqliteMeta
 from botkit.storage.sqlite.outbox import SqliteOutbox
 from botkit.storage.sqlite.timers import SqliteTimers
-
-log = logging.getLogger(__name__)
 
 
 class _Roles:
