@@ -25,13 +25,14 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from adapters.kit.loop import run_until
+from adapters.kit.webhook import WebhookServer, secret_header
 from adapters.telegram import send as ptb_send
 from adapters.telegram.base import TelegramAdapterBase
-from adapters.telegram.common import ADMIN_STATUSES, ALLOWED_UPDATES, run_until
+from adapters.telegram.common import ADMIN_STATUSES, ALLOWED_UPDATES, SECRET_HEADER
 from adapters.telegram.convert import convert
 from adapters.telegram.events import ConvertContext, Converted
 from adapters.telegram.limits import BotkitRateLimiter
-from adapters.telegram.webhook import WebhookServer
 from botkit.adapter import DeliveryError
 from botkit.config import AdapterSettings
 from botkit.outbound import Button
@@ -150,8 +151,15 @@ class TelegramAdapter(TelegramAdapterBase[Update]):
 
     async def _serve_webhook(self, bot: RawUpdatesBot) -> None:
         c = self.config
+        verify = (
+            None if c.webhook_secret is None else secret_header(SECRET_HEADER, c.webhook_secret)
+        )
         server = WebhookServer(
-            c.webhook_path, c.webhook_secret, self._handle_posted, refused_status=403
+            f"telegram {self.name}",
+            c.webhook_path,
+            self._handle_posted,
+            verify=verify,
+            refused_status=403,
         )
         await server.start(c.webhook_listen, c.webhook_port)
         self._webhook = server

@@ -18,13 +18,12 @@ from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
+from adapters.kit.callbacks import PendingCallbacks
+from adapters.kit.loop import AdapterStats, Backoff
 from adapters.telegram.common import (
     ALLOWED_UPDATES,
     MAX_CALLBACK_ANSWER,
     MAX_MESSAGE_UTF16,
-    AdapterStats,
-    Backoff,
-    PendingCallbacks,
     TelegramSettings,
     chat_id_param,
     keyboard_rows,

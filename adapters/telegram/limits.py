@@ -18,7 +18,8 @@ from telegram.error import RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from adapters.telegram.common import PACED_METHODS, pace
+from adapters.kit.pacing import pace
+from adapters.telegram.common import PACED_METHODS
 
 JSONDict = dict[str, Any]
 Result = bool | JSONDict | list[JSONDict]

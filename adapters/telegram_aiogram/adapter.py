@@ -21,10 +21,11 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
+from adapters.kit.loop import run_until
+from adapters.kit.webhook import WebhookServer, secret_header
 from adapters.telegram.base import TelegramAdapterBase
-from adapters.telegram.common import ADMIN_STATUSES, ALLOWED_UPDATES, run_until
+from adapters.telegram.common import ADMIN_STATUSES, ALLOWED_UPDATES, SECRET_HEADER
 from adapters.telegram.events import ConvertContext, Converted, enum_text
-from adapters.telegram.webhook import WebhookServer
 from adapters.telegram_aiogram import send as aio_send
 from adapters.telegram_aiogram.convert import convert
 from adapters.telegram_aiogram.limits import RateLimitMiddleware, RetryAfterMiddleware
@@ -131,8 +132,15 @@ class AiogramAdapter(TelegramAdapterBase[Update]):
     async def _serve_webhook(self, bot: Bot) -> None:
         c = self.config
         # 401 on a wrong secret, as aiogram's SimpleRequestHandler answers.
+        verify = (
+            None if c.webhook_secret is None else secret_header(SECRET_HEADER, c.webhook_secret)
+        )
         server = WebhookServer(
-            c.webhook_path, c.webhook_secret, self._handle_posted, refused_status=401
+            f"telegram {self.name}",
+            c.webhook_path,
+            self._handle_posted,
+            verify=verify,
+            refused_status=401,
         )
         await server.start(c.webhook_listen, c.webhook_port)
         self._webhook = server

@@ -24,7 +24,8 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiolimiter import AsyncLimiter
 
-from adapters.telegram.common import PACED_METHODS, pace
+from adapters.kit.pacing import pace
+from adapters.telegram.common import PACED_METHODS
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,9 @@ from aiogram.types import CallbackQuery
 from aiogram.types import Message as AioMessage
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
 
+from adapters.kit.text import utf16_len
 from adapters.telegram import embed as ptb_embed
-from adapters.telegram.common import SETUP_ADMIN_ONLY, TelegramConfigError, utf16_len
+from adapters.telegram.common import SETUP_ADMIN_ONLY, TelegramConfigError
 from adapters.telegram_aiogram import embed as aio_embed
 from adapters.testing import SECRET_TOKEN_HEADER, FakeBotAPI
 from adapters.testing import telegram_updates as tu

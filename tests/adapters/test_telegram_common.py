@@ -8,21 +8,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.kit.callbacks import PendingCallbacks
+from adapters.kit.commands import Command, parse_button, parse_command
+from adapters.kit.text import utf16_len
 from adapters.telegram.common import (
     MAX_CALLBACK_DATA_BYTES,
-    Command,
-    PendingCallbacks,
     TelegramConfigError,
     TelegramSettings,
     callback_ref,
     keyboard_rows,
     membership_change,
-    parse_button,
     parse_callback_ref,
-    parse_command,
     split_text,
     truncate_utf16,
-    utf16_len,
 )
 from botkit.config import AdapterSettings
 from botkit.outbound import Button
