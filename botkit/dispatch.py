@@ -6,7 +6,7 @@ import itertools
 from typing import Protocol
 
 from botkit.adapter import Adapter, DeliveryError, Unsupported
-from botkit.outbound import DeleteMessage, Outbound
+from botkit.outbound import DeleteMessage, EditText, Outbound
 from botkit.pacing import LocalRateGate, RateGate, RateLimited, paced
 
 # The longest a send waits for room under a platform's rate limits before it is retried
@@ -17,6 +17,7 @@ PACE_MAX_SECONDS = 10.0
 class Dispatcher(Protocol):
     def has(self, adapter_name: str) -> bool: ...
     def can_delete(self, adapter_name: str) -> bool: ...
+    def can_edit(self, adapter_name: str) -> bool: ...
     async def ready(self, adapter_name: str, action: Outbound) -> None:
         """Wait for room under the platform's rate limits (`DeliveryError` with
         `retry_after` if there is none soon)."""
@@ -38,6 +39,10 @@ class AdapterDispatcher:
         adapter = self.adapters.get(adapter_name)
         return adapter is not None and "delete" in adapter.capabilities
 
+    def can_edit(self, adapter_name: str) -> bool:
+        adapter = self.adapters.get(adapter_name)
+        return adapter is not None and "edit" in adapter.capabilities
+
     async def ready(self, adapter_name: str, action: Outbound) -> None:
         adapter = self.adapters.get(adapter_name)
         if adapter is None:
@@ -53,6 +58,8 @@ class AdapterDispatcher:
             raise Unsupported(f"adapter {adapter_name!r} is not running")
         if isinstance(action, DeleteMessage) and "delete" not in adapter.capabilities:
             raise Unsupported(f"adapter {adapter_name!r} cannot delete messages")
+        if isinstance(action, EditText) and "edit" not in adapter.capabilities:
+            raise Unsupported(f"adapter {adapter_name!r} cannot edit messages")
         return await adapter.send(action)
 
 
@@ -69,6 +76,9 @@ class DryRunDispatcher:
 
     def can_delete(self, adapter_name: str) -> bool:
         return False
+
+    def can_edit(self, adapter_name: str) -> bool:
+        return True
 
     async def ready(self, adapter_name: str, action: Outbound) -> None:
         return None

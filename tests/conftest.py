@@ -122,6 +122,7 @@ class RecordingDispatcher:
         # Set: sends wait for room under the platform's rate limits until it is set.
         self.no_room: asyncio.Event | None = None
         self.waiting_for_room = 0
+        self.cannot_edit: set[str] = set()  # platforms without editing (Messenger, Zalo)
         self._ids = itertools.count(1)
 
     def has(self, adapter_name: str) -> bool:
@@ -129,6 +130,9 @@ class RecordingDispatcher:
 
     def can_delete(self, adapter_name: str) -> bool:
         return False
+
+    def can_edit(self, adapter_name: str) -> bool:
+        return adapter_name not in self.cannot_edit
 
     async def ready(self, adapter_name: str, action: Outbound) -> None:
         if self.no_room is not None:

@@ -270,7 +270,11 @@ class Sender:
         incident = detail.incident
         evidence = await self.store.incidents.evidence(incident.id)
         text = self.renderer.render(incident, work.kind, work.step, evidence)
-        action = EditText(work.contact, work.delivery_ref, text, self.renderer.buttons(incident))
+        buttons = self.renderer.buttons(incident)
+        action: Outbound = EditText(work.contact, work.delivery_ref, text, buttons)
+        if not self.dispatcher.can_edit(work.platform):
+            # Messenger and Zalo cannot edit: the officer gets the new state as a new message.
+            action = SendText(work.contact, text, buttons)
         outcome = await self._attempt(work, work.platform, action, 0)
         if isinstance(outcome, Sent):
             outcome = Sent(outcome.ref, detail.version, incident.state.value)

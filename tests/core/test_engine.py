@@ -291,6 +291,19 @@ async def test_alert_is_edited_with_the_new_state_and_buttons(h: Harness) -> Non
     assert "Đã xử lý xong" in edit.text and edit.buttons == ()
 
 
+async def test_a_platform_without_editing_gets_the_new_state_as_a_new_message(
+    h: Harness,
+) -> None:
+    h.dispatcher.cannot_edit.add("test")
+    incident_id = await h.flag()
+    await h.command("u-thanh", "ack", incident_id)
+    sent = h.dispatcher.to("u-thanh")
+    assert not [a for a in sent if isinstance(a, EditText)]
+    update = [a for a in sent if isinstance(a, SendText) and "Đã tiếp nhận" in a.text]
+    assert len(update) == 1
+    assert [b.action.split(":")[0] for b in update[0].buttons] == ["confirm", "false", "resolve"]
+
+
 async def test_incidents_and_oncall_commands(h: Harness) -> None:
     await h.flag()
     listing = await h.command("u-thanh", "incidents")
