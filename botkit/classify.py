@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from botkit.domain.verdict import NORMAL, Evidence, Verdict
 from classifiers.claims import ClaimIndex
 from classifiers.entities import Entity, EntityExtractor
+from classifiers.explain import explain
 from classifiers.normalize import canonical_of, normalize
 from classifiers.persistence import LoadedModel
 
@@ -80,12 +81,18 @@ class ClassifierService:
                 evidence += tuple(
                     Evidence(e.label.lower(), e.text) for e in ents if e.label in _ENTITY_EVIDENCE
                 )
+            label = max(scores, key=lambda s: s[1])[0]
+            if i in flaggable and label != NORMAL:
+                # The words that drove the score, so an officer can judge the flag at a glance.
+                evidence += tuple(
+                    Evidence("cue", c.phrase) for c in explain(self.loaded.model, heads[i], label)
+                )
             claim = matches[i]
             out.append(
                 Analysis(
                     verdict=Verdict(
                         scores=scores,
-                        label=max(scores, key=lambda s: s[1])[0],
+                        label=label,
                         model_version=self.version,
                         evidence=evidence,
                         claim_id=claim[0] if claim else None,

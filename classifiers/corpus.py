@@ -14,7 +14,8 @@ DEFAULT_LABELS: Final = ("fake_news", "crime_report", "scam", "traffic_accident"
 
 DATA_DIR: Final = Path(__file__).resolve().parent / "data"
 SEED_DIR: Final = DATA_DIR / "seed"
-HELDOUT_CSV: Final = DATA_DIR / "heldout" / "heldout.csv"
+HELDOUT_DIR: Final = DATA_DIR / "heldout"
+HELDOUT_CSV: Final = HELDOUT_DIR / "heldout.csv"
 
 _SEED_COLUMNS: Final = ("id", "label", "kind", "text")
 

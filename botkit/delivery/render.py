@@ -11,6 +11,9 @@ from botkit.places import PlaceBook
 from botkit.texts import Texts
 
 
+CUES_SHOWN = 4  # words that drove the score, across the incident's messages
+
+
 class AlertRenderer:
     def __init__(self, texts: Texts, places: PlaceBook, tz: ZoneInfo) -> None:
         self.texts = texts
@@ -52,8 +55,12 @@ class AlertRenderer:
             ),
             t.get("alert.state", state=t.get(f"state.{incident.state.value}")),
         ]
-        if evidence:
-            shown = "; ".join(f"{t.get(f'evidence.{k}')} {v}" for k, v in evidence)
+        cues = [v for k, v in (evidence or []) if k == "cue"]
+        if cues:
+            lines.append(t.get("alert.cues", cues=", ".join(f"«{c}»" for c in cues[:CUES_SHOWN])))
+        signs = [(k, v) for k, v in (evidence or []) if k != "cue"]
+        if signs:
+            shown = "; ".join(f"{t.get(f'evidence.{k}')} {v}" for k, v in signs)
             lines.append(t.get("alert.evidence", evidence=shown))
         if incident.claim_id:
             lines.append(t.get("alert.claim", claim_id=incident.claim_id))

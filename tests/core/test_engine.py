@@ -46,6 +46,18 @@ async def test_alert_shows_the_evidence_officers_act_on(h: Harness) -> None:
     assert "STK 19031234567890" in sent.text and "thôn/buôn thôn 3" in sent.text
 
 
+async def test_alert_shows_the_words_that_drove_the_score(h: Harness) -> None:
+    await h.flag(
+        category="scam",
+        text="ck phí nhận quà vào stk",
+        evidence=(("cue", "phí nhận quà"), ("cue", "số tài khoản"), ("money", "500.000đ")),
+    )
+    sent = h.dispatcher.to("u-thanh")[0]
+    assert isinstance(sent, SendText)
+    assert "Từ ngữ khiến tin bị gắn cờ: «phí nhận quà», «số tài khoản»" in sent.text
+    assert "số tiền 500.000đ" in sent.text and "cue" not in sent.text
+
+
 async def test_one_hoax_in_fifty_groups_is_one_incident_one_page(h: Harness) -> None:
     for i in range(50):
         await h.flag(chat=f"group-{i}", content_key="same-hoax")

@@ -1,0 +1,81 @@
+"""Why a message got its score: the few words that drove it, for an officer's glance.
+
+Occlusion, which works for any model with `predict_proba`: each word of the normalised
+message is left out in turn and the drop in the label's log-odds is that word's weight.
+For the linear models botkit trains this is the word's own contribution plus that of the
+n-grams it takes part in, which is what an officer means by "this word made it a scam".
+Adjacent strong words are joined into one phrase. Masked values (phone numbers, money,
+links, bank accounts) are named by kind, never by value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from classifiers.normalize import BANK_ACCOUNT, MONEY, PHONE, URL, normalize
+
+MAX_WORDS: Final = 60  # a message's head: one batch of at most this many variants
+# Shown instead of the masked value: what kind of thing it is.
+TOKEN_NAMES: Final = {
+    URL: "đường link",
+    PHONE: "số điện thoại",
+    MONEY: "số tiền",
+    BANK_ACCOUNT: "số tài khoản",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    phrase: str
+    weight: float  # drop in the label's log-odds without it
+
+
+def _log_odds(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(p) - np.log1p(-p))
+
+
+def explain(model: Any, text: str, label: str, limit: int = 3) -> tuple[Cue, ...]:
+    """The `limit` phrases whose removal lowers `label`'s score most (positive drops only)."""
+    classes = [str(c) for c in model.classes_]
+    if label not in classes:
+        return ()
+    column = classes.index(label)
+    words = [w for w in (_bare(w) for w in normalize(text).text.split()) if w][:MAX_WORDS]
+    if len(words) < 2:
+        return ()
+    variants = [" ".join(words)] + [
+        " ".join(words[:i] + words[i + 1 :]) for i in range(len(words))
+    ]
+    odds = _log_odds(model.predict_proba(variants)[:, column])
+    drops = odds[0] - odds[1:]
+    return _phrases(words, drops, limit)
+
+
+def _bare(word: str) -> str:
+    """A word without the punctuation stuck to it ("gấp:" → "gấp"); tokens stay whole."""
+    return word if word in TOKEN_NAMES else word.strip(".,:;!?\"'()[]{}…-–—*#")
+
+
+def _phrases(words: Sequence[str], drops: np.ndarray, limit: int) -> tuple[Cue, ...]:
+    strong = drops > max(0.05, 0.25 * float(drops.max(initial=0.0)))
+    cues: list[Cue] = []
+    i = 0
+    while i < len(words):
+        if not strong[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(words) and strong[j + 1] and j - i < 3:
+            j += 1
+        phrase = " ".join(TOKEN_NAMES.get(w, w) for w in words[i : j + 1])
+        cues.append(Cue(phrase, float(drops[i : j + 1].sum())))
+        i = j + 1
+    cues.sort(key=lambda c: -c.weight)
+    seen: set[str] = set()
+    unique = [c for c in cues if not (c.phrase in seen or seen.add(c.phrase))]
+    return tuple(unique[:limit])
