@@ -76,6 +76,5 @@ def _phrases(words: Sequence[str], drops: np.ndarray, limit: int) -> tuple[Cue, 
         cues.append(Cue(phrase, float(drops[i : j + 1].sum())))
         i = j + 1
     cues.sort(key=lambda c: -c.weight)
-    seen: set[str] = set()
-    unique = [c for c in cues if not (c.phrase in seen or seen.add(c.phrase))]
-    return tuple(unique[:limit])
+    unique = {c.phrase: c for c in reversed(cues)}  # the strongest of repeats wins
+    return tuple(sorted(unique.values(), key=lambda c: -c.weight)[:limit])

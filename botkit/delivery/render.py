@@ -10,7 +10,6 @@ from botkit.outbound import Button
 from botkit.places import PlaceBook
 from botkit.texts import Texts
 
-
 CUES_SHOWN = 4  # words that drove the score, across the incident's messages
 
 
