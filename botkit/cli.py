@@ -373,11 +373,31 @@ def train(
     no_seed: Annotated[
         bool, typer.Option("--no-seed", help="Do not merge the seed corpus.")
     ] = False,
+    search: Annotated[
+        bool,
+        typer.Option(
+            "--search", help="First search the model's settings by cross-validation (bounded)."
+        ),
+    ] = False,
+    search_minutes: Annotated[
+        float, typer.Option("--search-minutes", min=0.1, help="Time budget of --search.")
+    ] = 10.0,
 ) -> None:
     """Train a classifier from labelled CSV files and write a model directory."""
     from botkit.training import run_train
 
-    raise typer.Exit(run_train(data or [], text_column, label_column, output, no_seed, out, err))
+    raise typer.Exit(
+        run_train(
+            data or [],
+            text_column,
+            label_column,
+            output,
+            no_seed,
+            out,
+            err,
+            search_minutes=search_minutes if search else None,
+        )
+    )
 
 
 @app.command("eval")

@@ -24,6 +24,7 @@ def run_train(
     no_seed: bool,
     out: Console,
     err: Console,
+    search_minutes: float | None = None,
 ) -> int:
     try:
         parts = [read_labelled_csv(p, text_column, label_column) for p in data]
@@ -44,7 +45,10 @@ def run_train(
 
         try:
             model, card = train_model(
-                merged, merge_seed=False if no_seed or not parts else None, progress=report
+                merged,
+                merge_seed=False if no_seed or not parts else None,
+                progress=report,
+                search_seconds=None if search_minutes is None else search_minutes * 60,
             )
         except TrainingDataError as exc:
             err.print(f"training data error: {exc}", markup=False, highlight=False)

@@ -276,6 +276,20 @@ def test_train_any_taxonomy_then_classify_and_evaluate_with_it(workdir: Path) ->
     result = botkit("train", "--data", "rumours.csv", "--output", "rumour-model", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert (workdir / "rumour-model" / "model.skops").exists()
+    result = botkit(
+        "train",
+        "--data",
+        "rumours.csv",
+        "--search",
+        "--search-minutes",
+        "0.1",
+        "--output",
+        "searched-model",
+        cwd=workdir,
+    )
+    assert result.returncode == 0, result.stderr
+    card = json.loads((workdir / "searched-model" / "card.json").read_text())
+    assert "search of" in card["notes"] and "cross-validated macro-F1" in card["notes"]
     (workdir / "in.csv").write_text("id,text\na,CHIA SẺ GẤP thôn 9 sắp vỡ đập\n")
     result = botkit("classify", "--input", "in.csv", "--model", "rumour-model", cwd=workdir)
     assert result.returncode == 0, result.stderr
