@@ -21,11 +21,13 @@ from botkit.delivery import Sender
 from botkit.delivery.render import AlertRenderer
 from botkit.dispatch import AdapterDispatcher, Dispatcher
 from botkit.domain import AlertEvent
+from botkit.domain.incident import OPEN_STATES
 from botkit.escalation import EscalationEngine
 from botkit.escalation.commands import OfficerDesk
 from botkit.groups import GroupDirectory
 from botkit.intake import DurableInbox
 from botkit.keys import FINGERPRINT_META, HashKey, resolve_hash_key
+from botkit.nearby import FOLDED_CATEGORIES, RecentHoaxes
 from botkit.onboarding import Onboarding
 from botkit.pipeline import Pipeline
 from botkit.places import PlaceBook
@@ -130,6 +132,7 @@ class App:
             )
             app.assemble(config)
             await app.sync_claims()
+            await app.warm_recent_hoaxes()
             if not ephemeral:
                 await app.purge_if_due()
                 _warn_of_clear_dead_letters(data_dir)
@@ -152,6 +155,11 @@ class App:
         self.desk = OfficerDesk(self.engine)
         onboarding = Onboarding(config, groups, texts, places, self.clock)
         counters = (0, 0) if first else (self.pipeline.messages, self.pipeline.flags)
+        window = timedelta(hours=config.grouping.window_hours)
+        if first:
+            self.recent = RecentHoaxes(config.grouping.near_duplicate_threshold, window)
+        else:
+            self.recent.configure(config.grouping.near_duplicate_threshold, window)
         self.pipeline = Pipeline(
             config,
             self.store,
@@ -162,6 +170,7 @@ class App:
             groups,
             pseudonymizer,
             self.clock,
+            self.recent,
         )
         self.pipeline.messages, self.pipeline.flags = counters
         renderer = AlertRenderer(texts, places, ZoneInfo(config.bot.timezone))
@@ -200,6 +209,19 @@ class App:
 
     async def close(self) -> None:
         await self.store.close()
+
+    async def warm_recent_hoaxes(self) -> int:
+        """Open hoaxes' texts from the store, so rewordings fold after a restart too."""
+        warmed = 0
+        since = self.clock.now() - self.recent.window
+        for incident in await self.store.incidents.query(states=list(OPEN_STATES)):
+            if incident.category not in FOLDED_CATEGORIES or incident.last_seen < since:
+                continue
+            detail = await self.store.incidents.get(incident.id)
+            if detail is not None and detail.claim_text:
+                self.recent.remember(incident.content_key, detail.claim_text, incident.last_seen)
+                warmed += 1
+        return warmed
 
     async def sync_claims(self) -> int:
         """Known claims another process (or an earlier run) confirmed join the index."""

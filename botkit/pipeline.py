@@ -24,6 +24,7 @@ from botkit.domain import Message, OfficerCommand
 from botkit.escalation import EscalationEngine
 from botkit.escalation.commands import OfficerDesk
 from botkit.groups import GroupDirectory
+from botkit.nearby import RecentHoaxes
 from botkit.onboarding import Onboarding
 from botkit.outbound import SendText
 from botkit.privacy import Pseudonymizer, redact
@@ -60,6 +61,7 @@ class Pipeline:
         groups: GroupDirectory,
         pseudonymizer: Pseudonymizer,
         clock: Clock,
+        recent: RecentHoaxes,
     ) -> None:
         self.config = config
         self.store = store
@@ -70,6 +72,7 @@ class Pipeline:
         self.groups = groups
         self.pseudonymizer = pseudonymizer
         self.clock = clock
+        self.recent = recent
         self.flags = 0
         self.messages = 0
 
@@ -129,6 +132,7 @@ class Pipeline:
         if flag is None:
             no_effect.append(item)
             return None
+        flag = self.recent.fold(flag, self.clock.now())
         self.flags += 1
         record = self._record(message, analysis, flag.category, flag.score)
         return await self._committed(
