@@ -27,7 +27,7 @@ from botkit.escalation.commands import OfficerDesk
 from botkit.groups import GroupDirectory
 from botkit.intake import DurableInbox
 from botkit.keys import FINGERPRINT_META, HashKey, resolve_hash_key
-from botkit.nearby import FOLDED_CATEGORIES, RecentHoaxes
+from botkit.nearby import RecentHoaxes
 from botkit.onboarding import Onboarding
 from botkit.pipeline import Pipeline
 from botkit.places import PlaceBook
@@ -156,10 +156,11 @@ class App:
         onboarding = Onboarding(config, groups, texts, places, self.clock)
         counters = (0, 0) if first else (self.pipeline.messages, self.pipeline.flags)
         window = timedelta(hours=config.grouping.window_hours)
+        near = config.grouping.near_duplicate_threshold
         if first:
-            self.recent = RecentHoaxes(config.grouping.near_duplicate_threshold, window)
+            self.recent = RecentHoaxes(near, window, config.hoax_categories)
         else:
-            self.recent.configure(config.grouping.near_duplicate_threshold, window)
+            self.recent.configure(near, window, config.hoax_categories)
         self.pipeline = Pipeline(
             config,
             self.store,
@@ -215,7 +216,7 @@ class App:
         warmed = 0
         since = self.clock.now() - self.recent.window
         for incident in await self.store.incidents.query(states=list(OPEN_STATES)):
-            if incident.category not in FOLDED_CATEGORIES or incident.last_seen < since:
+            if incident.category not in self.recent.categories or incident.last_seen < since:
                 continue
             detail = await self.store.incidents.get(incident.id)
             if detail is not None and detail.claim_text:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from botkit.config import Config
+from botkit.domain.verdict import NORMAL
 from botkit.escalation.roster import roster_problems
 from botkit.escalation.routing import Router
 from botkit.places import PlaceBook
@@ -28,4 +31,21 @@ def config_problems(config: Config) -> list[str]:
                 problems.append(
                     f"officers.{officer.id}.contacts.{adapter}: no such adapter in config"
                 )
+    return problems
+
+
+def label_problems(config: Config, labels: Iterable[str]) -> list[str]:
+    """A model's labels against the configured categories (what would never be acted on)."""
+    labels = [str(label) for label in labels]
+    problems = [
+        f"model category {label!r} has no [categories.{label}]: no unit handles it, its flags "
+        "are ignored"
+        for label in labels
+        if label != NORMAL and label not in config.categories
+    ]
+    problems += [
+        f"categories.{key}: the model has no such label, so nothing is ever flagged as it"
+        for key in config.categories
+        if key not in labels
+    ]
     return problems

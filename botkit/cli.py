@@ -91,6 +91,26 @@ def main(
     """botkit."""
 
 
+def _model_label_problems(cfg: Config, config_path: Path) -> list[str]:
+    """The configured model's categories against the config's (from its card, not loaded)."""
+    from botkit.checks import label_problems
+    from classifiers.persistence import read_card
+    from classifiers.registry import ModelRegistry
+
+    base = config_path.resolve().parent
+    try:
+        if cfg.model.path:
+            directory = Path(cfg.model.path)
+            directory = directory if directory.is_absolute() else base / directory
+        else:
+            root = Path(cfg.model.registry)
+            directory = ModelRegistry(root if root.is_absolute() else base / root).current_dir()
+        card = read_card(directory)
+    except (LookupError, OSError, ValueError) as exc:
+        return [f"model: cannot read its card ({exc})"]
+    return label_problems(cfg, card.labels)
+
+
 @app.command("check-config")
 def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Validate the configuration and print a summary."""
@@ -99,7 +119,7 @@ def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
     cfg = _config(config)
     places = PlaceBook(cfg.jurisdiction.province)
-    problems = config_problems(cfg)
+    problems = config_problems(cfg) + _model_label_problems(cfg, config)
     table = Table(title=f"{config} — province {cfg.jurisdiction.province}")
     table.add_column("what")
     table.add_column("details")
@@ -436,11 +456,14 @@ def models_promote(
     version: str,
     root: Path = Path("models"),
     force: Annotated[bool, typer.Option("--force", help="Promote even if worse.")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Make VERSION the model the bot runs; refuses a worse model unless --force."""
+    """Make VERSION the model the bot runs; refuses a worse model, or one whose labels are
+    not the config's categories, unless --force."""
     from botkit.training import promote_model
 
-    raise typer.Exit(promote_model(root, version, force, out, err))
+    categories = _config(config).categories if config.exists() else None
+    raise typer.Exit(promote_model(root, version, force, out, err, categories))
 
 
 @models_app.command("rollback")

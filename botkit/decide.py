@@ -17,8 +17,10 @@ def decide(
     pseudonymizer: Pseudonymizer,
 ) -> Flag | None:
     verdict = analysis.verdict
-    if verdict.claim_id is not None:
-        category = "fake_news"
+    hoaxes = sorted(config.hoax_categories)
+    if verdict.claim_id is not None and hoaxes:
+        # A known claim is a confirmed hoax whatever the model says now.
+        category = hoaxes[0] if len(hoaxes) == 1 else max(hoaxes, key=verdict.score_of)
         score = max(verdict.score_of(category), verdict.claim_similarity or 0.0)
         content_key = f"claim:{verdict.claim_id}"
     else:

@@ -5,8 +5,9 @@ shorten it, put their own comment around it. The exact content key then differs,
 without this each rewording would page an officer again. Recent hoaxes' canonical texts
 are kept in a shingle index (the same matcher as confirmed claims); a new hoax similar
 enough to one seen within the grouping window takes that one's content key, so the
-engine finds the open incident. Only `fake_news` is folded: two different thefts told in
-similar words are two cases, two forwards of one rumour are one.
+engine finds the open incident. Only hoax categories are folded (`fake_news`, or those with
+`hoax = true`): two different thefts told in similar words are two cases, two forwards of
+one rumour are one.
 
 The index is in memory: after a restart it is warmed from the store's open incidents, and
 on a fleet each worker folds what it saw (a rewording handled by another worker is folded
@@ -22,21 +23,24 @@ from typing import Final
 from botkit.domain import Flag
 from classifiers.claims import ClaimIndex
 
-FOLDED_CATEGORIES: Final = frozenset({"fake_news"})
 _EXPIRE_EVERY: Final = timedelta(minutes=1)
 
 
 class RecentHoaxes:
-    def __init__(self, threshold: float, window: timedelta) -> None:
+    def __init__(
+        self, threshold: float, window: timedelta, categories: frozenset[str] = frozenset()
+    ) -> None:
         self.threshold = threshold
         self.window = window
+        self.categories = categories
         self._index = ClaimIndex(threshold=threshold)
         self._last_seen: dict[str, datetime] = {}
         self._expired_at: datetime | None = None
         self.folded = 0
 
-    def configure(self, threshold: float, window: timedelta) -> None:
+    def configure(self, threshold: float, window: timedelta, categories: frozenset[str]) -> None:
         """A reload: same texts, new settings."""
+        self.categories = categories
         if threshold != self.threshold:
             texts = {k: self._index.text_of(k) for k in self._last_seen}
             self._index = ClaimIndex(threshold=threshold)
@@ -56,7 +60,7 @@ class RecentHoaxes:
 
     def fold(self, flag: Flag, now: datetime) -> Flag:
         """The flag with the content key of a recent similar hoax, or as it was."""
-        if flag.category not in FOLDED_CATEGORIES or flag.verdict.claim_id is not None:
+        if flag.category not in self.categories or flag.verdict.claim_id is not None:
             return flag
         self._expire(now)
         text = flag.canonical_excerpt

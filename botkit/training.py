@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from botkit.domain.verdict import NORMAL
 from classifiers.corpus import TrainingDataError, merge, read_labelled_csv, seed_corpus
 from classifiers.evaluation import evaluate, plot_report
-from classifiers.persistence import ModelLoadError, load_model, save_model
+from classifiers.persistence import ModelLoadError, load_model, read_card, save_model
 from classifiers.registry import ModelRegistry, PromotionRefused
 from classifiers.training import train_model
 
@@ -92,7 +93,24 @@ def list_models(root: Path, out: Console) -> None:
     out.print(table)
 
 
-def promote_model(root: Path, version: str, force: bool, out: Console, err: Console) -> int:
+def promote_model(
+    root: Path,
+    version: str,
+    force: bool,
+    out: Console,
+    err: Console,
+    categories: Iterable[str] | None = None,
+) -> int:
+    if categories is not None and not force:
+        try:
+            labels = read_card(root / version).labels
+        except (OSError, ValueError) as exc:
+            err.print(f"error: {root / version}: {exc}", markup=False, highlight=False)
+            return 2
+        mismatch = _label_mismatch(labels, categories)
+        if mismatch:
+            err.print(f"refused: model {version} {mismatch}", markup=False, highlight=False)
+            return 1
     try:
         result = ModelRegistry(root).promote(version, force=force)
     except PromotionRefused as exc:
@@ -103,6 +121,24 @@ def promote_model(root: Path, version: str, force: bool, out: Console, err: Cons
         return 2
     out.print(f"promoted {version}: {result}", markup=False)
     return 0
+
+
+def _label_mismatch(labels: Sequence[str], categories: Iterable[str]) -> str | None:
+    """Why the model's labels do not fit the config's categories; None when they do."""
+    flagged = {str(label) for label in labels} - {NORMAL}
+    wanted = set(categories)
+    if flagged == wanted:
+        return None
+    parts = []
+    if wanted - flagged:
+        parts.append(f"lacks the configured categories {sorted(wanted - flagged)}")
+    if flagged - wanted:
+        parts.append(f"has labels no [categories.*] section handles {sorted(flagged - wanted)}")
+    return (
+        " and ".join(parts)
+        + f" (model labels {sorted(str(x) for x in labels)}); make [categories] match the "
+        "model's labels, or train a model with the configured ones (--force promotes anyway)"
+    )
 
 
 def rollback_model(root: Path, out: Console, err: Console) -> int:

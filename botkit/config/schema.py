@@ -18,7 +18,9 @@ from pydantic import (
 
 from classifiers.places import find_place
 
+# The default taxonomy; a model trained on other labels brings its own categories.
 CATEGORY_KEYS = ("fake_news", "crime_report", "scam", "traffic_accident")
+_CATEGORY_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 Policy = Literal["alert", "alert+reply", "alert+delete", "none"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALL_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -202,6 +204,9 @@ class CategorySettings(Strict):
     unit: str
     policy: Policy = "alert"
     name: str | None = None
+    # A hoax category: a confirmed incident becomes a known claim, its groups get the
+    # correction, and reworded forwards fold into the open incident. Unset: `fake_news` is.
+    hoax: bool | None = None
 
 
 class RouteMatch(Strict):
@@ -254,9 +259,10 @@ class Config(Strict):
         _unique("officers", officer_ids)
         kinds = {u.kind for u in self.units}
         for key in self.categories:
-            if key not in CATEGORY_KEYS:
+            if not _CATEGORY_KEY.match(key):
                 raise ValueError(
-                    f"categories.{key}: unknown category; known: {', '.join(CATEGORY_KEYS)}"
+                    f"categories.{key}: a category is named by its model label (letters, "
+                    "digits, _ . -)"
                 )
         for key, cat in self.categories.items():
             if cat.unit not in kinds and cat.unit not in unit_ids:
@@ -286,6 +292,16 @@ class Config(Strict):
                 raise ValueError(f"routes[{i}].unit = {route.unit!r}: no unit has that id or kind")
         _unique("groups", [f"{g.platform}:{g.chat}" for g in self.groups])
         return self
+
+    def is_hoax(self, category: str) -> bool:
+        settings = self.categories.get(category)
+        if settings is None or settings.hoax is None:
+            return category == "fake_news"
+        return settings.hoax
+
+    @property
+    def hoax_categories(self) -> frozenset[str]:
+        return frozenset(k for k in self.categories if self.is_hoax(k))
 
     def unit(self, unit_id: str) -> UnitSettings:
         return next(u for u in self.units if u.id == unit_id)

@@ -182,7 +182,7 @@ class OfficerDesk:
         incident: Incident = detail.incident
         claims = self.engine.claims
         text = detail.claim_text
-        if incident.category == "fake_news" and text and claims is not None:
+        if self.config.is_hoax(incident.category) and text and claims is not None:
             if claims.accepts_claim(text):
                 claim_id = incident.claim_id or f"claim-{incident.id}"
                 await tx.incidents.add_claim(claim_id, incident.id, text, now)

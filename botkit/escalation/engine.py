@@ -120,7 +120,7 @@ class EscalationEngine:
                 score=flag.score,
                 claim_id=flag.verdict.claim_id,
                 chain=chain.to_json(),
-                claim_text=flag.canonical_excerpt if flag.category == "fake_news" else None,
+                claim_text=flag.canonical_excerpt if self.config.is_hoax(flag.category) else None,
             )
         )
         incident, _ = await tx.incidents.add_occurrence(
@@ -282,7 +282,10 @@ class EscalationEngine:
     # -- corrections in groups ----------------------------------------------------------------
     async def correct_groups(self, tx: Transaction, incident: Incident, policy: str) -> None:
         """One correction per group per incident, by policy; deletion where allowed."""
-        if incident.category != "fake_news" or policy not in ("alert+reply", "alert+delete"):
+        if not self.config.is_hoax(incident.category) or policy not in (
+            "alert+reply",
+            "alert+delete",
+        ):
             return
         now = self.clock.now()
         for occ in await tx.incidents.occurrences(incident.id):

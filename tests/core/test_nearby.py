@@ -13,6 +13,7 @@ from botkit.nearby import RecentHoaxes
 from tests.core.test_app import HOAX, KEY, T0, accepted, build
 
 WINDOW = timedelta(hours=48)
+HOAXES = frozenset({"fake_news"})
 REWORDED = (
     "Fw: nghe noi thon 3 xa Cu M'gar da co 15 ca nhiem covid, benh vien huyen phong toa tu toi"
     " nay, ai co nguoi nha o do dung ve nha mn oi 😱"
@@ -31,7 +32,7 @@ def flag(text: str, key: str, category: str = "fake_news", claim: str | None = N
 
 
 def test_a_rewording_takes_the_first_hoaxs_key_and_an_unrelated_one_keeps_its_own() -> None:
-    recent = RecentHoaxes(0.6, WINDOW)
+    recent = RecentHoaxes(0.6, WINDOW, HOAXES)
     first = recent.fold(flag(HOAX, "k1"), T0)
     assert first.content_key == "k1"
     assert recent.fold(flag(REWORDED, "k2"), T0).content_key == "k1"
@@ -40,14 +41,14 @@ def test_a_rewording_takes_the_first_hoaxs_key_and_an_unrelated_one_keeps_its_ow
 
 
 def test_only_hoaxes_are_folded_and_known_claims_are_left_to_the_claim_index() -> None:
-    recent = RecentHoaxes(0.6, WINDOW)
+    recent = RecentHoaxes(0.6, WINDOW, HOAXES)
     recent.fold(flag(HOAX, "k1"), T0)
     assert recent.fold(flag(REWORDED, "k2", category="crime_report"), T0).content_key == "k2"
     assert recent.fold(flag(REWORDED, "k3", claim="c1"), T0).content_key == "k3"
 
 
 def test_a_hoax_not_seen_within_the_window_is_forgotten() -> None:
-    recent = RecentHoaxes(0.6, WINDOW)
+    recent = RecentHoaxes(0.6, WINDOW, HOAXES)
     recent.fold(flag(HOAX, "k1"), T0)
     later = T0 + WINDOW + timedelta(minutes=5)
     assert recent.fold(flag(REWORDED, "k2"), later).content_key == "k2"
@@ -55,12 +56,12 @@ def test_a_hoax_not_seen_within_the_window_is_forgotten() -> None:
 
 
 def test_a_stricter_threshold_on_reload_keeps_the_texts() -> None:
-    recent = RecentHoaxes(0.6, WINDOW)
+    recent = RecentHoaxes(0.6, WINDOW, HOAXES)
     recent.fold(flag(HOAX, "k1"), T0)
-    recent.configure(0.95, WINDOW)
+    recent.configure(0.95, WINDOW, HOAXES)
     assert len(recent) == 1
     assert recent.fold(flag(SHORTENED, "k2"), T0).content_key == "k2"
-    recent.configure(0.4, WINDOW)
+    recent.configure(0.4, WINDOW, HOAXES)
     assert recent.fold(flag(SHORTENED, "k3"), T0).content_key in ("k1", "k2")
 
 

@@ -450,3 +450,64 @@ def test_a_fleet_command_on_the_embedded_store_is_refused(workdir: Path) -> None
         result = botkit(*command, cwd=workdir, stdin="")
         assert result.returncode == 2 and "shared store" in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _other_taxonomy_model(workdir: Path) -> None:
+    """A model whose labels are `rumour` and `normal`, trained into models/rumour-model."""
+    (workdir / "models").unlink()
+    shutil.copytree(ROOT / "models", workdir / "models")
+    rumours = [
+        "nghe nói {} có dịch lạ đang lan, đóng cửa hết đi bà con",
+        "CHIA SẺ GẤP: đập thủy điện gần {} sắp vỡ trong đêm nay",
+        "tin nóng: {} phát tiền hỗ trợ 5 triệu mỗi hộ, đăng ký ngay kẻo hết",
+    ]
+    facts = [
+        "họp thôn ở {} lúc 3 giờ chiều mai, mời bà con đến đủ",
+        "chợ {} hôm nay cà phê nhân 120 nghìn một ký",
+        "lịch tiêm chủng ở trạm y tế {} sáng thứ năm tuần này",
+    ]
+    places = ["thôn 1", "thôn 2", "buôn Ea Tul", "Quảng Phú", "Cư Mgar", "tổ dân phố 5"]
+    rows = ["text,label"]
+    for i, place in enumerate(places):
+        rows += [f'"{r.format(place)} ({i})",rumour' for r in rumours]
+        rows += [f'"{f.format(place)} ({i})",normal' for f in facts]
+    (workdir / "rumours.csv").write_text("\n".join(rows) + "\n")
+    result = botkit(
+        "train", "--data", "rumours.csv", "--output", "models/rumour-model", cwd=workdir
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_promotion_refuses_a_model_whose_labels_are_not_the_configs_categories(
+    workdir: Path,
+) -> None:
+    _other_taxonomy_model(workdir)
+    refused = botkit("models", "promote", "rumour-model", cwd=workdir)
+    assert refused.returncode == 1, refused.stderr
+    assert "lacks the configured categories" in refused.stderr and "'scam'" in refused.stderr
+    assert "['rumour']" in refused.stderr and "nan" not in refused.stderr
+
+
+def test_a_model_with_other_labels_runs_the_bot_with_categories_from_the_config(
+    workdir: Path,
+) -> None:
+    _other_taxonomy_model(workdir)
+    config = (workdir / "config.toml").read_text()
+    head, _, rest = config.partition("[categories.fake_news]")
+    routes_at = rest.find("\n[[routes]]")
+    tail = rest[routes_at:] if routes_at >= 0 else ""
+    custom = (
+        '[categories.rumour]\nthreshold = 0.5\nunit = "commune_police"\npolicy = "alert"\n'
+        "hoax = true\n"
+    )
+    text = head.replace('registry = "models"', 'path = "models/rumour-model"') + custom + tail
+    text = text.replace('categories = ["traffic_accident"]', 'categories = ["rumour"]')
+    (workdir / "config.toml").write_text(text)
+    checked = botkit("check-config", cwd=workdir)
+    assert checked.returncode == 0, checked.stderr
+    assert "categories.crime_report" not in checked.stderr  # nothing left of the default
+    result = botkit(
+        "run", cwd=workdir, stdin="Hùng: CHIA SẺ GẤP: đập thủy điện gần thôn 9 sắp vỡ trong đêm\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "⚑ opened #1 rumour" in result.stdout
