@@ -38,9 +38,15 @@ from sklearn.model_selection import StratifiedKFold  # noqa: E402
 from sklearn.pipeline import FeatureUnion, Pipeline  # noqa: E402
 
 from classifiers.calibration import expected_calibration_error  # noqa: E402
-from classifiers.corpus import HELDOUT_DIR, read_labelled_csv, seed_corpus  # noqa: E402
+from classifiers.corpus import (  # noqa: E402
+    HELDOUT_DIR,
+    LabelledData,
+    read_labelled_csv,
+    seed_corpus,
+)
 from classifiers.model import TextClassifier  # noqa: E402
 from classifiers.normalize import fold_diacritics  # noqa: E402
+from classifiers.training import train_model  # noqa: E402
 
 VFND = ROOT.parent / "shared" / "data" / "vfnd" / "vfnd.csv"
 
@@ -95,8 +101,22 @@ def v2(**kw: Any) -> TextClassifier:
     return TextClassifier(**params)
 
 
+class BotkitTrain:
+    """`botkit train` as a whole: candidate choice, calibration and the final fit."""
+
+    def fit(self, X: Sequence[str], y: Sequence[str]) -> BotkitTrain:
+        data = LabelledData(tuple(X), tuple(y), tuple(map(str, range(len(X)))), "bench")
+        self.model, self.card = train_model(data, merge_seed=False, gate=False)
+        self.classes_ = self.model.classes_
+        return self
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        return self.model.predict_proba(X)
+
+
 CANDIDATES: dict[str, Callable[[], Any]] = {
     "plain tfidf+lr": plain,
+    "botkit train": BotkitTrain,
     "v1 (shipped params)": TextClassifier,
     "v2 lr": v2,
     "v2 lr C=3": lambda: v2(C=3.0),
@@ -105,6 +125,15 @@ CANDIDATES: dict[str, Callable[[], Any]] = {
     "v2 nb-lr C=3": lambda: v2(nb_scaling=True, C=3.0),
     "ensemble lr+nb": lambda: Ensemble(v2(), v2(nb_scaling=True)),
     "v1 max_chars=5000": lambda: TextClassifier(max_chars=5000),
+    "v2 lr 5000": lambda: v2(max_chars=5000),
+    "v1 lr 5000 no-fold": lambda: TextClassifier(max_chars=5000, augment_folded=False),
+    "v1 nb-lr 5000": lambda: TextClassifier(max_chars=5000, nb_scaling=True),
+    "v1 nb-lr 5000 no-fold": lambda: TextClassifier(
+        max_chars=5000, nb_scaling=True, augment_folded=False
+    ),
+    "v2 nb-lr +folded 5000 C=30": lambda: v2(
+        nb_scaling=True, max_chars=5000, augment_folded=True, C=30.0
+    ),
     "v2 nb-lr max_chars=5000": lambda: v2(nb_scaling=True, max_chars=5000),
     "v2 nb-lr +folded 5000": lambda: v2(nb_scaling=True, max_chars=5000, augment_folded=True),
 }
@@ -133,9 +162,7 @@ def main() -> None:
     args = parser.parse_args()
     names = args.only or list(CANDIDATES)
     train = seed_corpus()
-    sets = {
-        p.stem: read_labelled_csv(p, id_column="id") for p in sorted(HELDOUT_DIR.glob("*.csv"))
-    }
+    sets = {p.stem: read_labelled_csv(p, id_column="id") for p in sorted(HELDOUT_DIR.glob("*.csv"))}
     section(f"seed → held-out ({len(train)} training messages, one core)")
     print(
         "sets: "

@@ -161,9 +161,16 @@ def seed_corpus(directory: Path | None = None) -> LabelledData:
 
 
 def heldout_corpus(path: Path | None = None) -> LabelledData:
-    """The shipped held-out split: never trained on, used to gate promotions."""
-    path = path or HELDOUT_CSV
-    return _read_shipped([path], f"heldout:{_shown(path)}")
+    """The shipped held-out split: never trained on, used to gate promotions.
+
+    Every CSV of `heldout/` (each by an author who saw no training file), or one file.
+    """
+    if path is not None:
+        return _read_shipped([path], f"heldout:{_shown(path)}")
+    paths = sorted(HELDOUT_DIR.glob("*.csv"))
+    if not paths:
+        raise TrainingDataError(f"{HELDOUT_DIR}: no held-out CSV files")
+    return _read_shipped(paths, f"heldout:{_shown(HELDOUT_DIR)}")
 
 
 def _shown(path: Path) -> str:

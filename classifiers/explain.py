@@ -48,9 +48,7 @@ def explain(model: Any, text: str, label: str, limit: int = 3) -> tuple[Cue, ...
     words = [w for w in (_bare(w) for w in normalize(text).text.split()) if w][:MAX_WORDS]
     if len(words) < 2:
         return ()
-    variants = [" ".join(words)] + [
-        " ".join(words[:i] + words[i + 1 :]) for i in range(len(words))
-    ]
+    variants = [" ".join(words)] + [" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))]
     odds = _log_odds(model.predict_proba(variants)[:, column])
     drops = odds[0] - odds[1:]
     return _phrases(words, drops, limit)

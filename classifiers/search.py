@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
-from classifiers.model import TextClassifier
+from classifiers.model import TextClassifier, shared_views
 
 GRID: Final[dict[str, tuple[Any, ...]]] = {
     "C": (3.0, 10.0, 30.0),
@@ -65,6 +65,19 @@ def search(
     k = max(2, min(folds, int(smallest)))
     splits = list(StratifiedKFold(k, shuffle=True, random_state=0).split(texts, y))
     candidates = _candidates(base_params)
+    with shared_views():
+        return _run(texts, y, base_params, candidates, splits, budget_seconds, progress)
+
+
+def _run(
+    texts: Sequence[str],
+    y: np.ndarray,
+    base_params: dict[str, Any],
+    candidates: list[dict[str, Any]],
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    budget_seconds: float,
+    progress: Callable[[int, int], None] | None,
+) -> SearchResult:
     trials: list[Trial] = []
     started = time.perf_counter()
     for n, change in enumerate(candidates):

@@ -25,6 +25,7 @@ def test_custom_labels_train_alone(binary_data: LabelledData) -> None:
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{8}", card.version)
     assert card.version.endswith(data_sha256(binary_data)[:8])
     assert card.params["min_df"] == 1 and card.params["char_ngram_range"] == [1, 4]
+    assert "Chosen on the held-aside quarter" not in card.notes  # settings were given
     fractions = [f for _, f in stages]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
@@ -105,3 +106,13 @@ def test_card_records_the_temperature(binary_data: LabelledData) -> None:
     model, card = train_model(binary_data, params=TINY_PARAMS)
     assert f"temperature {model.temperature_:.3f}" in card.notes
     assert model.temperature_ != 1.0
+
+
+def test_without_settings_training_chooses_a_candidate_on_the_held_aside_quarter(
+    binary_data: LabelledData,
+) -> None:
+    _, card = train_model(binary_data)
+    assert "Chosen on the held-aside quarter by macro-F1 (nb-logistic" in card.notes
+    assert "; logistic" in card.notes
+    chosen = {k: card.params[k] for k in ("nb_scaling", "C")}
+    assert chosen in ({"nb_scaling": True, "C": 30.0}, {"nb_scaling": False, "C": 30.0})
