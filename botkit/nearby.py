@@ -3,9 +3,11 @@
 A hoax is rarely forwarded verbatim: people add "CHIA SẺ GẤP", strip the diacritics,
 shorten it, put their own comment around it. The exact content key then differs, and
 without this each rewording would page an officer again. Recent hoaxes' canonical texts
-are kept in a shingle index (the same matcher as confirmed claims); a new hoax similar
-enough to one seen within the grouping window takes that one's content key, so the
-engine finds the open incident. Only hoax categories are folded (`fake_news`, or those with
+are kept in a word index (the matcher of confirmed claims, on single words: re-posts
+reorder and reword, so word pairs rarely survive); a new hoax whose words are mostly
+those of one seen within the grouping window takes that one's content key, so the engine
+finds the open incident. `bench/bench_near_duplicates.py` measures the threshold on
+re-posts and on different stories about the same topic or place. Only hoax categories are folded (`fake_news`, or those with
 `hoax = true`): two different thefts told in similar words are two cases, two forwards of
 one rumour are one.
 
@@ -33,7 +35,7 @@ class RecentHoaxes:
         self.threshold = threshold
         self.window = window
         self.categories = categories
-        self._index = ClaimIndex(threshold=threshold)
+        self._index = word_index(threshold)
         self._last_seen: dict[str, datetime] = {}
         self._expired_at: datetime | None = None
         self.folded = 0
@@ -43,7 +45,7 @@ class RecentHoaxes:
         self.categories = categories
         if threshold != self.threshold:
             texts = {k: self._index.text_of(k) for k in self._last_seen}
-            self._index = ClaimIndex(threshold=threshold)
+            self._index = word_index(threshold)
             for key, text in texts.items():
                 self._index.add(key, text)
         self.threshold = threshold
@@ -84,3 +86,7 @@ class RecentHoaxes:
         for key in [k for k, seen in self._last_seen.items() if seen < cutoff]:
             del self._last_seen[key]
             self._index.remove(key)
+
+
+def word_index(threshold: float) -> ClaimIndex:
+    return ClaimIndex(threshold=threshold, shingle_size=1, min_words=4)

@@ -224,7 +224,7 @@ class GroupingSettings(Strict):
     window_hours: float = Field(48, gt=0)
     claim_threshold: float = Field(0.7, gt=0, le=1)
     # A reworded forward of an open hoax joins its incident at this similarity (botkit.nearby).
-    near_duplicate_threshold: float = Field(0.6, gt=0, le=1)
+    near_duplicate_threshold: float = Field(0.55, gt=0, le=1)
 
 
 class AdapterSettings(BaseModel):
