@@ -7,9 +7,9 @@ are kept in a word index (the matcher of confirmed claims, on single words: re-p
 reorder and reword, so word pairs rarely survive); a new hoax whose words are mostly
 those of one seen within the grouping window takes that one's content key, so the engine
 finds the open incident. `bench/bench_near_duplicates.py` measures the threshold on
-re-posts and on different stories about the same topic or place. Only hoax categories are folded (`fake_news`, or those with
-`hoax = true`): two different thefts told in similar words are two cases, two forwards of
-one rumour are one.
+re-posts and on different stories about the same topic or place. Only hoax categories are
+folded (`fake_news`, or those with `hoax = true`): two different thefts told in similar
+words are two cases, two forwards of one rumour are one.
 
 The index is in memory: after a restart it is warmed from the store's open incidents, and
 on a fleet each worker folds what it saw (a rewording handled by another worker is folded
