@@ -29,7 +29,12 @@ def imported_modules(package: str) -> dict[str, set[str]]:
 
 @pytest.mark.parametrize(
     ("package", "forbidden"),
-    [("botkit", PLATFORM_LIBS), ("classifiers", {"botkit", "adapters"} | PLATFORM_LIBS)],
+    [
+        ("botkit", PLATFORM_LIBS),
+        ("classifiers", {"botkit", "adapters"} | PLATFORM_LIBS),
+        # The kit serves every platform, so no platform's library belongs in it.
+        ("adapters/kit", {"telegram", "aiogram", "tornado"}),
+    ],
 )
 def test_no_import_against_the_direction(package: str, forbidden: set[str]) -> None:
     offenders = {

@@ -21,8 +21,7 @@ def env_name(value: object, key: str, option: str) -> str:
     if not isinstance(value, str) or not _ENV_NAME.match(value):
         # The value is not repeated: it may be a token pasted where its variable's name goes.
         raise AdapterConfigError(
-            f"{key}.{option}: must name an environment variable (A-Z, 0-9, _), "
-            "not hold a secret"
+            f"{key}.{option}: must name an environment variable (A-Z, 0-9, _), not hold a secret"
         )
     return value
 
