@@ -34,6 +34,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy botkit classifiers adapters
 
 bench: $(STAMP)
+	$(BIN)/python bench/bench_models.py --plot var/bench
+	$(BIN)/python bench/bench_near_duplicates.py
 	$(BIN)/python bench/bench_classifier.py
 	$(BIN)/python bench/bench_classify_process.py
 	$(BIN)/python bench/bench_claims.py

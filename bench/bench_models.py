@@ -37,7 +37,11 @@ from sklearn.metrics import f1_score, recall_score  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 from sklearn.pipeline import FeatureUnion, Pipeline  # noqa: E402
 
-from classifiers.calibration import expected_calibration_error  # noqa: E402
+from classifiers.calibration import (  # noqa: E402
+    expected_calibration_error,
+    plot_reliability,
+    reliability,
+)
 from classifiers.corpus import (  # noqa: E402
     HELDOUT_DIR,
     LabelledData,
@@ -159,6 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-vfnd", action="store_true")
     parser.add_argument("--only", action="append", help="candidate names to run")
+    parser.add_argument("--plot", type=Path, help="directory for reliability diagrams")
     args = parser.parse_args()
     names = args.only or list(CANDIDATES)
     train = seed_corpus()
@@ -179,6 +184,15 @@ def main() -> None:
         model.fit(list(train.texts), list(train.labels))
         took = time.perf_counter() - start
         row = f"{name:24} {took:8.1f}"
+        if args.plot is not None and name == "botkit train":
+            curves = {}
+            for key, data in sets.items():
+                classes = list(model.classes_)
+                truth = [classes.index(y) for y in data.labels]
+                curves[key] = reliability(model.predict_proba(list(data.texts)), truth)
+            print(
+                f"  reliability diagram: {plot_reliability(curves, args.plot / 'reliability.png')}"
+            )
         for data in sets.values():
             s = scores(model, data.texts, data.labels)
             nd = scores(model, [fold_diacritics(t) for t in data.texts], data.labels)

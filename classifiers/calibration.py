@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -55,3 +56,25 @@ def expected_calibration_error(proba: np.ndarray, truth: Sequence[int], bins: in
     if total == 0:
         return 0.0
     return float(sum(c.count * abs(c.mean_score - c.accuracy) for c in cells) / total)
+
+
+def plot_reliability(curves: dict[str, list[ReliabilityBin]], png_path: Path | str) -> Path:
+    """Reliability diagram: accuracy against mean score per bin, one line per data set."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5.5, 5))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfectly calibrated")
+    for name, cells in curves.items():
+        ax.plot([c.mean_score for c in cells], [c.accuracy for c in cells], marker="o", label=name)
+    ax.set_xlabel("top score (mean in bin)")
+    ax.set_ylabel("share correct")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="lower right", fontsize="small")
+    path = Path(png_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    return path
