@@ -100,6 +100,9 @@ def v2(**kw: Any) -> TextClassifier:
         "char_ngram_range": (2, 5),
         "min_df": 1,
         "augment_folded": False,
+        "nb_scaling": False,
+        "blend": False,
+        "max_chars": 1000,
     }
     params.update(kw)
     return TextClassifier(**params)
@@ -121,25 +124,24 @@ class BotkitTrain:
 CANDIDATES: dict[str, Callable[[], Any]] = {
     "plain tfidf+lr": plain,
     "botkit train": BotkitTrain,
-    "v1 (shipped params)": TextClassifier,
-    "v2 lr": v2,
-    "v2 lr C=3": lambda: v2(C=3.0),
-    "v2 lr +folded": lambda: v2(augment_folded=True),
-    "v2 nb-lr": lambda: v2(nb_scaling=True),
-    "v2 nb-lr C=3": lambda: v2(nb_scaling=True, C=3.0),
-    "ensemble lr+nb": lambda: Ensemble(v2(), v2(nb_scaling=True)),
-    "v1 max_chars=5000": lambda: TextClassifier(max_chars=5000),
-    "v2 lr 5000": lambda: v2(max_chars=5000),
-    "v1 lr 5000 no-fold": lambda: TextClassifier(max_chars=5000, augment_folded=False),
-    "v1 nb-lr 5000": lambda: TextClassifier(max_chars=5000, nb_scaling=True),
-    "v1 nb-lr 5000 no-fold": lambda: TextClassifier(
-        max_chars=5000, nb_scaling=True, augment_folded=False
+    "v1 (old defaults)": lambda: TextClassifier(
+        C=30.0,
+        char_ngram_range=(1, 4),
+        min_df=2,
+        augment_folded=True,
+        max_chars=1000,
+        nb_scaling=False,
+        blend=False,
     ),
-    "v2 nb-lr +folded 5000 C=30": lambda: v2(
-        nb_scaling=True, max_chars=5000, augment_folded=True, C=30.0
+    "lr alone": lambda: TextClassifier(nb_scaling=False, blend=False),
+    "nb-lr alone": lambda: TextClassifier(blend=False),
+    "blend nb+lr (default)": TextClassifier,
+    "blend +folded copies": lambda: TextClassifier(augment_folded=True),
+    "ensemble (mean proba)": lambda: Ensemble(
+        TextClassifier(nb_scaling=False, blend=False), TextClassifier(blend=False)
     ),
-    "v2 nb-lr max_chars=5000": lambda: v2(nb_scaling=True, max_chars=5000),
-    "v2 nb-lr +folded 5000": lambda: v2(nb_scaling=True, max_chars=5000, augment_folded=True),
+    "v2 lr (char 2-5, C=10)": v2,
+    "v2 nb-lr (char 2-5, C=10)": lambda: v2(nb_scaling=True),
 }
 
 
