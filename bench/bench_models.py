@@ -31,11 +31,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import f1_score, recall_score  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
-from sklearn.pipeline import FeatureUnion, Pipeline  # noqa: E402
 
 from classifiers.calibration import (  # noqa: E402
     expected_calibration_error,
@@ -53,29 +50,9 @@ from classifiers.normalize import fold_diacritics  # noqa: E402
 from classifiers.training import train_model  # noqa: E402
 
 VFND = ROOT.parent / "shared" / "data" / "vfnd" / "vfnd.csv"
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def plain() -> Pipeline:
-    """The plain reference: TF-IDF word 1-2 + char_wb 2-5, logistic regression."""
-    return Pipeline(
-        [
-            (
-                "tfidf",
-                FeatureUnion(
-                    [
-                        ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
-                        (
-                            "char",
-                            TfidfVectorizer(
-                                analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True
-                            ),
-                        ),
-                    ]
-                ),
-            ),
-            ("lr", LogisticRegression(C=10.0, max_iter=2000)),
-        ]
-    )
+from bench_classifier import baseline as plain  # noqa: E402  (the one plain reference)
 
 
 class Ensemble:
