@@ -93,15 +93,19 @@ class ZaloBotAdapter(Adapter):
         self._inbox = inbox
         if self._stop.is_set():
             return
+        # Start-up calls too run until stopped: a close() during them ends run() quietly.
+        await run_until(self._receive(inbox), self._stop)
+
+    async def _receive(self, inbox: Inbox) -> None:
         me = await self.client.call("getMe")  # checks the token before anything else
         if isinstance(me, dict) and isinstance(me.get("account_name"), str):
             self.account_name = me["account_name"]
         if self.config.mode == "webhook":
-            await run_until(self._serve_webhook(), self._stop)
+            await self._serve_webhook()
         else:
             await self.client.call("deleteWebhook")  # else getUpdates fails
             log.info("%s: polling %s", self.label, self.config.api_base_url)
-            await run_until(self.poller.run(inbox, self._stop), self._stop)
+            await self.poller.run(inbox, self._stop)
 
     async def _serve_webhook(self) -> None:
         c = self.config

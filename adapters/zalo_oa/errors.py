@@ -4,7 +4,8 @@ Zalo answers with HTTP 200 and a negative `error` (NOTES §3):
 - -216 (invalid or expired token) is handled before this: refreshed once, retried once.
 - -32 (rate limited): retried after a pause, which Zalo does not state.
 - -230 (the user has not written to the OA for 7 days), -305/-311 (outside the reply window
-  or its quota) and -211 (out of quota): no retry can deliver it. Permanent, so the core
+  or its quota), -211 (out of quota) and -213 (the recipient does not follow the OA): no
+  retry can deliver it. Permanent, so the core
   sends the alert to the officer's next contact or moves the escalation chain on at once.
 - Any other code: retried (an unknown code is no proof that retrying is useless; the core
   gives up after its attempts and then moves on as well).
@@ -26,6 +27,8 @@ PERMANENT: Final = {
     -305: "outside the OA's reply window",
     -311: "the reply window's quota is used up",
     -211: "the OA's message quota is used up",
+    # Someone who does not follow the OA cannot be written to until they follow it again.
+    -213: "the recipient does not follow the OA",
 }
 
 

@@ -159,9 +159,10 @@ def test_purge_applies_retention(workdir: Path) -> None:
 def test_a_tampered_model_is_refused_with_the_file_named(workdir: Path) -> None:
     (workdir / "models").unlink()
     shutil.copytree(ROOT / "models", workdir / "models")
-    current = json.loads((workdir / "models" / "registry.json").read_text())["current"]
-    model_file = workdir / "models" / current / "model.skops"
-    model_file.write_bytes(model_file.read_bytes()[:-100] + b"\0" * 100)
+    # Every version in the history: a broken current one alone falls back to the previous.
+    for version in json.loads((workdir / "models" / "registry.json").read_text())["history"]:
+        model_file = workdir / "models" / version / "model.skops"
+        model_file.write_bytes(model_file.read_bytes()[:-100] + b"\0" * 100)
     result = botkit("run", cwd=workdir, stdin="Lan: xin chào\n")
     assert result.returncode == 2
     assert "model error" in result.stderr and "model.skops" in result.stderr
