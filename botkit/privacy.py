@@ -61,11 +61,13 @@ _BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 
 
 # What operators must read in a log line and no resident writes: ISO times ("retrying at
-# 2026-11-30T08:54:13+00:00") and hosts with a port ("127.0.0.1:6379", a Redis URL). They
-# are kept out of the digit masking; a phone number has neither a "T" nor a port.
+# 2026-11-30T08:54:13+00:00"), hosts with a port ("127.0.0.1:6379", a Redis URL) and model
+# versions ("20261130-104645-75ca559a"). They are kept out of the digit masking; a phone
+# number has neither a "T", a port, nor a date, time and hash.
 _OPERATIONAL = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)?"
     r"|(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?=:\d{2,5}\b)"
+    r"|\b20\d{6}-\d{6}-[0-9a-f]{8}\b"
 )
 
 

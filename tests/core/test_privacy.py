@@ -99,11 +99,13 @@ def test_times_and_hosts_stay_readable_in_logs(caplog: pytest.LogCaptureFixture)
     logger.addFilter(RedactingFilter())
     with caplog.at_level(logging.INFO):
         logger.warning(
-            "send failed, retrying at %s; store %s; resident wrote %s",
+            "send failed, retrying at %s; store %s; resident wrote %s; model %s",
             "2026-11-30T08:54:13+00:00",
             "redis://127.0.0.1:58925/0: Error 111 connecting to 127.0.0.1:58925",
             "goi 091.234.5678 hoac 10.20.30.40",
+            "20261130-104645-75ca559a",
         )
     assert "retrying at 2026-11-30T08:54:13+00:00" in caplog.text
     assert "redis://127.0.0.1:58925/0" in caplog.text and "to 127.0.0.1:58925" in caplog.text
     assert "091.234.5678" not in caplog.text and "10.20.30.40" not in caplog.text
+    assert "model 20261130-104645-75ca559a" in caplog.text
