@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adapters.telegram.adapter import TelegramAdapter  # noqa: E402
-from adapters.telegram.base import TelegramAdapterBase  # noqa: E402
 from adapters.telegram_aiogram.adapter import AiogramAdapter  # noqa: E402
+from adapters.telegram_common.base import TelegramAdapterBase  # noqa: E402
 from adapters.testing import FakeBotAPI  # noqa: E402
 from adapters.testing import telegram_updates as tu  # noqa: E402
 from botkit.adapter import InboundEvent  # noqa: E402

@@ -1,6 +1,6 @@
 """Telegram through python-telegram-bot 22.
 
-`TelegramAdapter` is imported lazily so that `adapters.telegram.common` (shared with the
+`TelegramAdapter` is imported lazily so that `adapters.telegram_common.common` (shared with the
 aiogram adapter) can be used without loading python-telegram-bot.
 """
 

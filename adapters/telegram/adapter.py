@@ -28,11 +28,11 @@ from telegram.request import HTTPXRequest
 from adapters.kit.loop import run_until
 from adapters.kit.webhook import WebhookServer, secret_header
 from adapters.telegram import send as ptb_send
-from adapters.telegram.base import TelegramAdapterBase
-from adapters.telegram.common import ADMIN_STATUSES, ALLOWED_UPDATES, SECRET_HEADER
 from adapters.telegram.convert import convert
-from adapters.telegram.events import ConvertContext, Converted
 from adapters.telegram.limits import BotkitRateLimiter
+from adapters.telegram_common.base import TelegramAdapterBase
+from adapters.telegram_common.common import ADMIN_STATUSES, ALLOWED_UPDATES, SECRET_HEADER
+from adapters.telegram_common.events import ConvertContext, Converted
 from botkit.adapter import DeliveryError
 from botkit.config import AdapterSettings
 from botkit.outbound import Button

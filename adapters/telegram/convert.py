@@ -13,7 +13,7 @@ from telegram import (
 )
 from telegram import Message as TgMessage
 
-from adapters.telegram.events import (
+from adapters.telegram_common.events import (
     MEDIA_KINDS,
     NOTHING,
     ButtonView,

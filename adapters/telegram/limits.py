@@ -19,7 +19,7 @@ from telegram.ext import AIORateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from adapters.kit.pacing import pace
-from adapters.telegram.common import PACED_METHODS
+from adapters.telegram_common.common import PACED_METHODS
 
 JSONDict = dict[str, Any]
 Result = bool | JSONDict | list[JSONDict]

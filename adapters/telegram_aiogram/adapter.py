@@ -23,13 +23,13 @@ from aiogram.types import Update
 
 from adapters.kit.loop import run_until
 from adapters.kit.webhook import WebhookServer, secret_header
-from adapters.telegram.base import TelegramAdapterBase
-from adapters.telegram.common import ADMIN_STATUSES, ALLOWED_UPDATES, SECRET_HEADER
-from adapters.telegram.events import ConvertContext, Converted, enum_text
 from adapters.telegram_aiogram import send as aio_send
 from adapters.telegram_aiogram.convert import convert
 from adapters.telegram_aiogram.limits import RateLimitMiddleware, RetryAfterMiddleware
 from adapters.telegram_aiogram.routing import attach
+from adapters.telegram_common.base import TelegramAdapterBase
+from adapters.telegram_common.common import ADMIN_STATUSES, ALLOWED_UPDATES, SECRET_HEADER
+from adapters.telegram_common.events import ConvertContext, Converted, enum_text
 from botkit.config import AdapterSettings
 from botkit.outbound import Button
 

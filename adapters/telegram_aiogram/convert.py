@@ -1,4 +1,4 @@
-"""aiogram objects → the library-free views of `adapters.telegram.events`, → core events."""
+"""aiogram objects → the library-free views of `adapters.telegram_common.events`, → core events."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aiogram.types import (
 )
 from aiogram.types import Message as TgMessage
 
-from adapters.telegram.events import (
+from adapters.telegram_common.events import (
     MEDIA_KINDS,
     NOTHING,
     ButtonView,

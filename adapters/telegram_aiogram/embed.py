@@ -29,10 +29,10 @@ from __future__ import annotations
 
 from aiogram import Bot, Dispatcher
 
-from adapters.telegram.common import ALLOWED_UPDATES
 from adapters.telegram_aiogram.adapter import AiogramAdapter
 from adapters.telegram_aiogram.limits import RateLimitMiddleware, RetryAfterMiddleware
 from adapters.telegram_aiogram.routing import BotkitUpdateMiddleware, attach, botkit_router
+from adapters.telegram_common.common import ALLOWED_UPDATES
 from botkit.config import AdapterSettings
 
 __all__ = [

@@ -25,7 +25,7 @@ from aiogram.methods.base import TelegramType
 from aiolimiter import AsyncLimiter
 
 from adapters.kit.pacing import pace
-from adapters.telegram.common import PACED_METHODS
+from adapters.telegram_common.common import PACED_METHODS
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from adapters.telegram.base import Migrated, forbidden_hint
-from adapters.telegram.common import keyboard_rows
 from adapters.telegram_aiogram.limits import RetryAfterTooLong
+from adapters.telegram_common.base import Migrated, forbidden_hint
+from adapters.telegram_common.common import keyboard_rows
 from botkit.adapter import DeliveryError
 from botkit.outbound import Button
 

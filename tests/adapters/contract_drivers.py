@@ -22,8 +22,8 @@ from typing import Any, Protocol
 import aiohttp
 
 from adapters.telegram.adapter import TelegramAdapter
-from adapters.telegram.base import TelegramAdapterBase
 from adapters.telegram_aiogram.adapter import AiogramAdapter
+from adapters.telegram_common.base import TelegramAdapterBase
 from adapters.testing import SECRET_TOKEN_HEADER, FakeBotAPI
 from adapters.testing import messenger_events as fb_events
 from adapters.testing import telegram_updates as tu

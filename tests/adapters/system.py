@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from adapters.telegram.base import TelegramAdapterBase
+from adapters.telegram_common.base import TelegramAdapterBase
 from adapters.testing import FakeBotAPI, RecordedCall
 from adapters.testing import telegram_updates as tu
 from botkit.app import App, build_adapters

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import pytest
 
 from adapters.telegram.adapter import TelegramAdapter
-from adapters.telegram.base import TelegramAdapterBase
 from adapters.telegram_aiogram.adapter import AiogramAdapter
+from adapters.telegram_common.base import TelegramAdapterBase
 from adapters.testing import FakeBotAPI
 from adapters.testing import telegram_updates as tu
 from botkit.adapter import InboundEvent

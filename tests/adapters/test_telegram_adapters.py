@@ -23,8 +23,8 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandle
 
 from adapters.kit.text import utf16_len
 from adapters.telegram import embed as ptb_embed
-from adapters.telegram.common import SETUP_ADMIN_ONLY, TelegramConfigError
 from adapters.telegram_aiogram import embed as aio_embed
+from adapters.telegram_common.common import SETUP_ADMIN_ONLY, TelegramConfigError
 from adapters.testing import SECRET_TOKEN_HEADER, FakeBotAPI
 from adapters.testing import telegram_updates as tu
 from botkit.adapter import DeliveryError, GroupMigrated, Unsupported

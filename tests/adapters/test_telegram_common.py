@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from adapters.kit.callbacks import PendingCallbacks
 from adapters.kit.commands import Command, parse_button, parse_command
 from adapters.kit.text import utf16_len
-from adapters.telegram.common import (
+from adapters.telegram_common.common import (
     MAX_CALLBACK_DATA_BYTES,
     TelegramConfigError,
     TelegramSettings,

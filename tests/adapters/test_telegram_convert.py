@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.telegram import convert as ptb_convert
-from adapters.telegram.common import SETUP_ADMIN_ONLY
-from adapters.telegram.events import ConvertContext, Converted
 from adapters.telegram_aiogram import convert as aio_convert
+from adapters.telegram_common.common import SETUP_ADMIN_ONLY
+from adapters.telegram_common.events import ConvertContext, Converted
 from adapters.testing import telegram_updates as tu
 from botkit.adapter import GroupJoined, GroupLeft, GroupMigrated, GroupSetup
 from botkit.domain import Message, OfficerCommand

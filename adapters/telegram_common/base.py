@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from adapters.kit.callbacks import PendingCallbacks
 from adapters.kit.loop import AdapterStats, Backoff
-from adapters.telegram.common import (
+from adapters.telegram_common.common import (
     ALLOWED_UPDATES,
     MAX_CALLBACK_ANSWER,
     MAX_MESSAGE_UTF16,
@@ -32,7 +32,7 @@ from adapters.telegram.common import (
     split_text,
     truncate_utf16,
 )
-from adapters.telegram.events import NOTHING, ConvertContext, Converted
+from adapters.telegram_common.events import NOTHING, ConvertContext, Converted
 from botkit.adapter import (
     Adapter,
     DeliveryError,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
-from adapters.telegram.common import (
+from adapters.telegram_common.common import (
     OFFICER_COMMANDS,
     SETUP_ADMIN_ONLY,
     SETUP_COMMAND,
