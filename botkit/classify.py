@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from botkit.domain.verdict import NORMAL, Evidence, Verdict
 from classifiers.claims import ClaimIndex
 from classifiers.entities import Entity, EntityExtractor
-from classifiers.explain import explain
+from classifiers.explain import explain_many
 from classifiers.normalize import canonical_of, normalize
 from classifiers.persistence import LoadedModel
 
@@ -71,6 +71,16 @@ class ClassifierService:
         if self.entities is not None and flaggable:
             found = self.entities.extract_many(heads[i] for i in flaggable)
             entities = dict(zip(flaggable, found, strict=True))
+        top = {i: labels[int(probs[i].argmax())] for i in flaggable}
+        explained = [i for i in flaggable if top[i] != NORMAL]
+        # The words that drove the score, so an officer can judge the flag at a glance.
+        cues = dict(
+            zip(
+                explained,
+                explain_many(self.loaded.model, [(heads[i], top[i]) for i in explained]),
+                strict=True,
+            )
+        )
         out: list[Analysis] = []
         for i, row in enumerate(probs):
             scores = tuple((label, float(p)) for label, p in zip(labels, row, strict=True))
@@ -82,11 +92,7 @@ class ClassifierService:
                     Evidence(e.label.lower(), e.text) for e in ents if e.label in _ENTITY_EVIDENCE
                 )
             label = max(scores, key=lambda s: s[1])[0]
-            if i in flaggable and label != NORMAL:
-                # The words that drove the score, so an officer can judge the flag at a glance.
-                evidence += tuple(
-                    Evidence("cue", c.phrase) for c in explain(self.loaded.model, heads[i], label)
-                )
+            evidence += tuple(Evidence("cue", c.phrase) for c in cues.get(i, ()))
             claim = matches[i]
             out.append(
                 Analysis(

@@ -18,7 +18,8 @@ import numpy as np
 
 from classifiers.normalize import BANK_ACCOUNT, MONEY, PHONE, URL, normalize
 
-MAX_WORDS: Final = 60  # a message's head: one batch of at most this many variants
+MAX_WORDS: Final = 30  # a message's head (a hoax or a lure shows itself early): the cost
+# grows with the square of the words, and explanations run for every flagged message
 # Shown instead of the masked value: what kind of thing it is.
 TOKEN_NAMES: Final = {
     URL: "đường link",
@@ -41,17 +42,36 @@ def _log_odds(p: np.ndarray) -> np.ndarray:
 
 def explain(model: Any, text: str, label: str, limit: int = 3) -> tuple[Cue, ...]:
     """The `limit` phrases whose removal lowers `label`'s score most (positive drops only)."""
+    return explain_many(model, [(text, label)], limit)[0]
+
+
+def explain_many(
+    model: Any, items: Sequence[tuple[str, str]], limit: int = 3
+) -> list[tuple[Cue, ...]]:
+    """`explain` for several (text, label) pairs, with one `predict_proba` for them all."""
     classes = [str(c) for c in model.classes_]
-    if label not in classes:
-        return ()
-    column = classes.index(label)
-    words = [w for w in (_bare(w) for w in normalize(text).text.split()) if w][:MAX_WORDS]
-    if len(words) < 2:
-        return ()
-    variants = [" ".join(words)] + [" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))]
-    odds = _log_odds(model.predict_proba(variants)[:, column])
-    drops = odds[0] - odds[1:]
-    return _phrases(words, drops, limit)
+    plans: list[tuple[list[str], int, int] | None] = []
+    variants: list[str] = []
+    for text, label in items:
+        words = [w for w in (_bare(w) for w in normalize(text).text.split()) if w][:MAX_WORDS]
+        if label not in classes or len(words) < 2:
+            plans.append(None)
+            continue
+        plans.append((words, classes.index(label), len(variants)))
+        variants.append(" ".join(words))
+        variants += [" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))]
+    if not variants:
+        return [() for _ in items]
+    proba = model.predict_proba(variants)
+    out: list[tuple[Cue, ...]] = []
+    for plan in plans:
+        if plan is None:
+            out.append(())
+            continue
+        words, column, start = plan
+        odds = _log_odds(proba[start : start + len(words) + 1, column])
+        out.append(_phrases(words, odds[0] - odds[1:], limit))
+    return out
 
 
 def _bare(word: str) -> str:
