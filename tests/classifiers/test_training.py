@@ -108,10 +108,22 @@ def test_card_records_the_temperature(binary_data: LabelledData) -> None:
     assert model.temperature_ != 1.0
 
 
-def test_without_settings_training_chooses_a_candidate_on_the_held_aside_quarter(
-    binary_data: LabelledData,
+def test_candidates_are_chosen_on_the_held_aside_quarter_by_macro_f1(
+    binary_data: LabelledData, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import classifiers.training as training
+
+    monkeypatch.setattr(training, "CANDIDATES", ({}, {"blend": False}, {"nb_scaling": False}))
     _, card = train_model(binary_data)
     assert "Chosen on the held-aside quarter by macro-F1 (nb-logistic + logistic" in card.notes
-    assert "; nb-logistic " in card.notes
-    assert card.params["nb_scaling"] is True and card.params["blend"] in (True, False)
+    assert "; nb-logistic " in card.notes and "; logistic " in card.notes
+
+
+def test_candidates_differing_in_features_are_refused(
+    binary_data: LabelledData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import classifiers.training as training
+
+    monkeypatch.setattr(training, "CANDIDATES", ({}, {"min_df": 1}))
+    with pytest.raises(ValueError, match="learner settings only"):
+        train_model(binary_data)
