@@ -31,7 +31,8 @@ from classifiers.search import SearchResult, search
 Progress = Callable[[str, float], None]
 
 THRESHOLD_PRECISION: Final = 0.90
-"""A suggested threshold is the lowest score whose out-of-fold precision reaches this."""
+"""A suggested threshold is the lowest score whose precision on the held-aside quarter reaches
+this."""
 ASIDE_SHARE: Final = 0.25
 # About one standard error of macro-F1 on a quarter of a few thousand messages.
 CHOICE_MARGIN: Final = 0.005
