@@ -4,8 +4,8 @@ botkit runs it itself, as a task in the running event loop: no signal handlers, 
 its own. Each platform brings a `verify` hook that checks the post's signature over the raw
 bytes as received (a secret header, a SHA-256, an HMAC); a post that fails it is refused
 (401/403), nothing of it is processed, and the refusal is logged once per source address
-so that a scanner cannot flood the log. A body that is not JSON, or too large, gets 400 or
-413. A post is answered 200 only once its events are stored; when botkit cannot take them
+so that a scanner cannot flood the log. A body that is not JSON, too large, or not an
+event gets 400: the platform must not send it again. A post is answered 200 only once its events are stored; when botkit cannot take them
 (intake full, storage failing, or slower than the platform's deadline) the answer is 503
 and the platform delivers the post again, which the core recognises by its event id. A post
 that is JSON but cannot be converted is logged and acknowledged, because platforms
@@ -126,13 +126,13 @@ class WebhookServer:
             log.warning(
                 "%s webhook: a post of %d bytes refused", self.label, request.content_length
             )
-            return web.Response(status=413, text="too large")
+            return web.Response(status=400, text="too large")
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             self.rejected += 1
             log.warning("%s webhook: a post over %d bytes refused", self.label, self._max_body)
-            return web.Response(status=413, text="too large")
+            return web.Response(status=400, text="too large")
         if self._verify is not None and not self._verify(request.headers, raw):
             self._refuse(request, "a post with a wrong or missing signature")
             return web.Response(status=self._refused_status, text="wrong signature")
