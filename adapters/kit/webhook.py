@@ -5,11 +5,12 @@ its own. Each platform brings a `verify` hook that checks the post's signature o
 bytes as received (a secret header, a SHA-256, an HMAC); a post that fails it is refused
 (401/403), nothing of it is processed, and the refusal is logged once per source address
 so that a scanner cannot flood the log. A body that is not JSON, too large, or not an
-event gets 400: the platform must not send it again. A post is answered 200 only once its events are stored; when botkit cannot take them
-(intake full, storage failing, or slower than the platform's deadline) the answer is 503
-and the platform delivers the post again, which the core recognises by its event id. A post
-that is JSON but cannot be converted is logged and acknowledged, because platforms
-redeliver anything else and would hold the posts queued behind it.
+event gets 400: the platform must not send it again. A post is answered 200 only once its
+events are stored; when botkit cannot take them (intake full, storage failing, or slower
+than the platform's deadline) the answer is 503 and the platform delivers the post again,
+which the core recognises by its event id. A post that is JSON but cannot be converted is
+logged and acknowledged, because platforms redeliver anything else and would hold the
+posts queued behind it.
 """
 
 from __future__ import annotations
