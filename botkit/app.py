@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from botkit.adapter import Adapter
 from botkit.classify import ClassifierService
 from botkit.clock import Clock, SystemClock
-from botkit.config import Config
+from botkit.config import AdapterSettings, Config
 from botkit.delivery import Sender
 from botkit.delivery.render import AlertRenderer
 from botkit.dispatch import AdapterDispatcher, Dispatcher
@@ -296,9 +296,17 @@ def owner_is_dead_here(owner: str, host: str | None = None) -> bool:
     return False
 
 
-def build_adapters(config: Config) -> dict[str, Adapter]:
+def build_adapters(config: Config, base_dir: Path | None = None) -> dict[str, Adapter]:
+    """The enabled adapters. Each gets the bot's `data_dir` (resolved against `base_dir`,
+    the config's folder) unless its own section names one: where an adapter keeps its
+    state (Zalo's single-use refresh tokens) then needs no repeating."""
     adapters: dict[str, Adapter] = {}
+    data_dir = _resolve(base_dir or Path.cwd(), config.bot.data_dir)
     for name, settings in config.enabled_adapters().items():
+        if settings.option("data_dir") is None:
+            settings = AdapterSettings.model_validate(
+                {**settings.model_dump(), "data_dir": str(data_dir)}
+            )
         cls = adapter_class(name, settings.option("class"))
         adapters[name] = cls(name, settings)
     return adapters

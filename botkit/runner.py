@@ -84,7 +84,7 @@ async def run_bot(
     work: bool = True,
 ) -> int:
     try:
-        adapters = build_adapters(config)
+        adapters = build_adapters(config, base_dir)
     except (UnknownAdapter, ConfigError) as exc:
         console.print(f"config error: {exc}", markup=False)
         return 2
@@ -162,7 +162,7 @@ async def run_replay(
         dispatcher = DryRunDispatcher(sorted(contacts | {m.platform for m in messages}))
     else:
         try:
-            dispatcher = AdapterDispatcher(build_adapters(config))
+            dispatcher = AdapterDispatcher(build_adapters(config, base_dir))
         except (UnknownAdapter, ConfigError) as exc:
             errors_console.print(f"config error: {exc}", markup=False)
             return 2

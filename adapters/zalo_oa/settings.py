@@ -7,7 +7,7 @@ oa_id = "4318234567890123456"
 oa_secret_key_env = "ZALO_OA_SECRET_KEY"   # checks the webhook's signature
 app_secret_env = "ZALO_APP_SECRET"         # refreshes access tokens
 refresh_token_env = "ZALO_OA_REFRESH_TOKEN"  # the first refresh token only
-data_dir = "var"                     # where later refresh tokens are saved
+# data_dir = "var"                   # where later refresh tokens go; default: [bot] data_dir
 webhook_listen = "127.0.0.1"
 webhook_port = 8444
 webhook_path = "/zalo-oa"
@@ -16,8 +16,9 @@ webhook_path = "/zalo-oa"
 Refresh tokens are single-use: each refresh returns the next one, which is saved in
 `<data_dir>/<name>.tokens.json` and wins over the variable from then on (the variable's token
 is spent). Only a *different* token in the variable — the operator granted access again —
-replaces the saved chain. Adapters are not given the bot's settings, so `data_dir` is repeated
-here; its default is `[bot] data_dir`'s default, relative to the working directory.
+replaces the saved chain. `data_dir` defaults to the bot's (`botkit run` hands it to every
+adapter, resolved against the config's folder); built by other means, to `[bot] data_dir`'s
+default relative to the working directory.
 """
 
 from __future__ import annotations

@@ -190,3 +190,23 @@ async def test_one_hoax_racing_in_from_two_processes_opens_one_incident(
     finally:
         await first.close()
         await second.close()
+
+
+def test_adapters_get_the_bots_data_dir_unless_their_section_names_one(tmp_path: Path) -> None:
+    from botkit.app import build_adapters
+    from botkit.config.loader import parse_config
+
+    raw: dict[str, Any] = {
+        "bot": {"data_dir": "state"},
+        "jurisdiction": {"province": 66, "communes": [24280], "default": 24280},
+        "units": [{"id": "u", "name": "U", "kind": "commune_police", "jurisdictions": [24280]}],
+        "officers": [{"id": "o", "name": "O", "unit": "u", "contacts": {"console": "o"}}],
+        "categories": {"fake_news": {"unit": "commune_police"}},
+        "adapters": {
+            "console": {"enabled": True},
+            "other": {"class": "adapters.console:ConsoleAdapter", "data_dir": "/elsewhere"},
+        },
+    }
+    adapters = build_adapters(parse_config(raw), tmp_path)
+    assert adapters["console"].settings.option("data_dir") == str(tmp_path / "state")
+    assert adapters["other"].settings.option("data_dir") == "/elsewhere"
