@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,7 +87,9 @@ def test_console_through_stdin_flags_and_alerts(workdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "fake_news (Tin giả)" in out  # the flag, key beside its Vietnamese name
-    assert "tới thanh" in out and "🚨 Vụ #1" in out  # the alert as delivered to the officer
+    # The alert as delivered to the officer on duty: the shipped roster has Y Thành from 07:00
+    # to 18:59 and Bình overnight, and `botkit run` reads the real clock.
+    assert re.search(r"── tới (thanh|binh) \[c\d+\]\n🚨 Vụ #1", out), out
     assert "Đã tiếp nhận" in out  # the officer's command worked
     assert "chỉ cán bộ đã đăng ký" in out  # a stranger is refused
     assert (workdir / "var" / "botkit.sqlite3").exists()
