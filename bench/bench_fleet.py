@@ -101,6 +101,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 CORES: dict[str, list[float]] = {}  # cores each process used, per run (workers..., redis)
+BUSY: dict[str, tuple[float, float]] = {}  # per run: cores busy on the machine, of them this bench
+
+
+def machine_busy() -> tuple[float, float]:
+    """CPU seconds the whole machine spent busy (not idle or waiting) and this process used."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    own = os.times()
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"), own.user + own.system
 
 
 async def throughput(workdir: Path, workers: int, count: int, flagged: float) -> float:
@@ -115,6 +124,7 @@ async def throughput(workdir: Path, workers: int, count: int, flagged: float) ->
             db = redis.Redis.from_url(server.url, decode_responses=True)
             pids = [p.proc.pid for p in procs if p.proc] + [server.proc.pid if server.proc else 0]
             before = [cpu_seconds(pid) for pid in pids]
+            busy_before = machine_busy()
             await append(server.url, items)
             marks: dict[int, float] = {}
             started = time.monotonic()
@@ -129,6 +139,11 @@ async def throughput(workdir: Path, workers: int, count: int, flagged: float) ->
             for mark in (count // 10, count * 9 // 10):
                 marks.setdefault(mark, time.monotonic())
             wall = time.monotonic() - started
+            busy = machine_busy()
+            BUSY[f"{flagged}-{workers}"] = (
+                round((busy[0] - busy_before[0]) / wall, 2),
+                round((busy[1] - busy_before[1]) / wall, 2),
+            )
             CORES[f"{flagged}-{workers}"] = [
                 round((cpu_seconds(pid) - b) / wall, 2) for pid, b in zip(pids, before, strict=True)
             ]
@@ -208,6 +223,10 @@ async def main(args: argparse.Namespace) -> None:
             f"  cores used in the last runs (workers..., redis): 1 worker"
             f" {CORES[f'{flagged}-1']}, 2 workers {CORES[f'{flagged}-2']}"
         )
+        print(
+            f"  machine: {os.cpu_count()} cores; busy (of them this bench's emulator and"
+            f" bookkeeping): 1 worker {BUSY[f'{flagged}-1']}, 2 workers {BUSY[f'{flagged}-2']}"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         found = await latency(Path(tmp), args.seconds, args.rate, args.incident_every)
     stream = found["stream_ms"]
@@ -224,6 +243,7 @@ async def main(args: argparse.Namespace) -> None:
             f" p50 {statistics.median(lat):.0f} ms, p99 {pct(lat, 0.99):.0f} ms,"
             f" max {max(lat):.0f} ms"
         )
+        print(f"  each, in order (ms): {[round(x) for x in lat]}")
 
 
 if __name__ == "__main__":

@@ -138,5 +138,9 @@ class Adapter(ABC):
     async def send(self, action: Outbound) -> str | None:
         """Perform an action; return the platform's id of a sent message, if any."""
 
+    async def prepare_sending(self) -> None:  # noqa: B027 - optional hook
+        """Make the send side ready (a session, a checked token) at start, so the first alert
+        after a start does not wait for it. A failure is the first send's to report."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Stop receiving and release resources."""

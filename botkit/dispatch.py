@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from typing import Protocol
 
 from botkit.adapter import Adapter, DeliveryError, Unsupported
 from botkit.outbound import DeleteMessage, EditText, Outbound
 from botkit.pacing import LocalRateGate, RateGate, RateLimited, paced
+
+log = logging.getLogger(__name__)
 
 # The longest a send waits for room under a platform's rate limits before it is retried
 # later instead (well inside the sender's lease on the work).
@@ -24,6 +27,7 @@ class Dispatcher(Protocol):
         ...
 
     async def send(self, adapter_name: str, action: Outbound) -> str | None: ...
+    async def prepare(self) -> None: ...
 
 
 class AdapterDispatcher:
@@ -34,6 +38,15 @@ class AdapterDispatcher:
 
     def has(self, adapter_name: str) -> bool:
         return adapter_name in self.adapters
+
+    async def prepare(self) -> None:
+        """Every adapter's send side made ready; one that cannot be is left for its first
+        send to report (the platform may be back by then)."""
+        for name, adapter in self.adapters.items():
+            try:
+                await adapter.prepare_sending()
+            except Exception as exc:
+                log.warning("adapters.%s: not ready to send yet: %s", name, exc)
 
     def can_delete(self, adapter_name: str) -> bool:
         adapter = self.adapters.get(adapter_name)
@@ -70,6 +83,9 @@ class DryRunDispatcher:
         self.names = set(names)
         self.sent: list[tuple[str, Outbound]] = []
         self._ids = itertools.count(1)
+
+    async def prepare(self) -> None:
+        return None
 
     def has(self, adapter_name: str) -> bool:
         return adapter_name in self.names

@@ -180,11 +180,14 @@ class Pipeline:
         self, item: Inbound, effect: Callable[[Transaction], Awaitable[object]]
     ) -> Failure | None:
         """Run `effect` and mark the event done, in one transaction."""
+
+        async def whole(tx: Transaction) -> None:
+            await effect(tx)
+            if item.entry_id is not None:
+                await tx.intake.done([item.entry_id], self.clock.now())
+
         try:
-            async with self.store.transaction() as tx:
-                await effect(tx)
-                if item.entry_id is not None:
-                    await tx.intake.done([item.entry_id], self.clock.now())
+            await self.store.run_transaction(whole)
         except StoreUnavailable as exc:
             return Failure(item, str(exc), storage=True)
         except Exception as exc:

@@ -189,6 +189,8 @@ async def _work_only(app: App, stop: asyncio.Event, tick_seconds: float) -> Left
     worker = _worker(app, inbox, poll_seconds=0.05)
     tasks = [
         asyncio.create_task(worker.run(halt, lambda: False)),
+        # Beside the work, not before it: a platform out of reach must not hold up a start.
+        asyncio.create_task(app.dispatcher.prepare()),
         asyncio.create_task(app.sender.run(halt)),
         asyncio.create_task(housekeeping(app, halt, tick_seconds)),
     ]
@@ -198,7 +200,7 @@ async def _work_only(app: App, stop: asyncio.Event, tick_seconds: float) -> Left
         halt.set()
         deadline = asyncio.get_running_loop().time() + app.config.bot.stop_timeout_seconds
         timed_out = not await _within(tasks[0], deadline)
-        await _within(tasks[1], deadline)
+        await _within(tasks[2], deadline)
     finally:
         halt.set()
         for task in tasks:

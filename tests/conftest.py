@@ -128,6 +128,9 @@ class RecordingDispatcher:
     def has(self, adapter_name: str) -> bool:
         return adapter_name in self.names
 
+    async def prepare(self) -> None:
+        return None
+
     def can_delete(self, adapter_name: str) -> bool:
         return False
 

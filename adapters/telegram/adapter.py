@@ -117,6 +117,9 @@ class TelegramAdapter(TelegramAdapterBase[Update]):
                 self._bot_ready = True
             return self._bot
 
+    async def prepare_sending(self) -> None:
+        await self.bot()
+
     def _username(self) -> str | None:
         if self._bot is None:
             return None

@@ -100,6 +100,10 @@ class AiogramAdapter(TelegramAdapterBase[Update]):
             ) from exc
         self._me_username = me.username
 
+    async def prepare_sending(self) -> None:
+        if not self.embedded:
+            await self._learn_username()  # getMe: checks the token, opens the session
+
     # ------------------------------------------------------------------ receiving
 
     async def _receive(self) -> None:

@@ -9,6 +9,7 @@ done here: pages wait in the outbox for the sender.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -200,14 +201,15 @@ class EscalationEngine:
         """Run every step that is due now, each in its own transaction, exactly once."""
         ran = 0
         for timer in await self.store.timers.due(self.clock.now()):
-            async with self.store.transaction() as tx:
-                taken = await tx.timers.take(timer.id)
-                if taken is None:
-                    continue  # stale (the incident moved on) or another worker ran it
-                detail = await tx.incidents.get(taken.incident_id)
-                if detail is not None:
-                    ran += await self._fire(tx, taken.kind, detail)
+            ran += await self.store.run_transaction(functools.partial(self._take, timer.id))
         return ran
+
+    async def _take(self, timer_id: int, tx: Transaction) -> int:
+        taken = await tx.timers.take(timer_id)
+        if taken is None:
+            return 0  # stale (the incident moved on) or another worker ran it
+        detail = await tx.incidents.get(taken.incident_id)
+        return await self._fire(tx, taken.kind, detail) if detail is not None else 0
 
     async def _fire(self, tx: Transaction, kind: str, detail: IncidentDetail) -> int:
         incident, chain = detail.incident, Chain.from_json(detail.chain)
@@ -243,15 +245,18 @@ class EscalationEngine:
         a database restored from backup) its pending step back; re-page a step never paged."""
         repaired = 0
         for candidate in await self.store.incidents.needing_recovery():
-            async with self.store.transaction() as tx:
-                detail = await tx.incidents.get(candidate.incident.id)
-                if detail is None or await tx.timers.pending(detail.incident.id):
-                    continue
-                if await self._repair(tx, detail):
-                    repaired += 1
+            repaired += await self.store.run_transaction(
+                functools.partial(self._recover_one, candidate.incident.id)
+            )
         if repaired:
             log.warning("recovered %d incident(s) whose escalation had stopped", repaired)
         return repaired
+
+    async def _recover_one(self, incident_id: int, tx: Transaction) -> int:
+        detail = await tx.incidents.get(incident_id)
+        if detail is None or await tx.timers.pending(incident_id):
+            return 0
+        return int(await self._repair(tx, detail))
 
     async def _repair(self, tx: Transaction, detail: IncidentDetail) -> bool:
         incident, chain, now = detail.incident, Chain.from_json(detail.chain), self.clock.now()

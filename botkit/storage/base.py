@@ -9,10 +9,10 @@ transaction's roles, never the store's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from botkit.domain import Incident, IncidentState
 from botkit.pacing import RateGate
@@ -33,6 +33,8 @@ from botkit.storage.records import (
     TimerRow,
     Work,
 )
+
+T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
@@ -260,6 +262,12 @@ class Store(Roles, Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+    async def run_transaction(self, effect: Callable[[Transaction], Awaitable[T]]) -> T:
+        """`effect` in one transaction. A backend may run it more than once (a concurrent
+        writer changed what it read), so it must change nothing outside the transaction:
+        effects on the world go in `after_commit`, which runs once."""
+        ...
+
     async def purge(
         self, before: datetime, audit_before: datetime, keys_before: datetime
     ) -> dict[str, int]:

@@ -29,6 +29,7 @@ from adapters.testing import SECRET_TOKEN_HEADER, FakeBotAPI
 from adapters.testing import telegram_updates as tu
 from botkit.adapter import DeliveryError, GroupMigrated, Unsupported
 from botkit.config import AdapterSettings
+from botkit.dispatch import AdapterDispatcher
 from botkit.domain import Message, OfficerCommand
 from botkit.outbound import Button, DeleteMessage, EditText, SendText
 from tests.adapters.telegram_harness import (
@@ -89,6 +90,26 @@ async def test_send_works_before_run(cls: AdapterClass, api: FakeBotAPI) -> None
     ]
     call = api.calls_to("sendMessage")[0]
     assert call.params["link_preview_options"] == {"is_disabled": True}
+
+
+@pytest.mark.parametrize("cls", ADAPTERS)
+async def test_a_worker_prepares_sending_at_start(
+    cls: AdapterClass, api: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The token is checked and the session opened before the first alert, not during it;
+    a platform that refuses then is a warning, and the first send tries again."""
+    adapter = make_adapter(cls, api, **FAST)
+    try:
+        api.fail_next("getMe", 502, "Bad Gateway")
+        await AdapterDispatcher({"tg": adapter}).prepare()  # does not raise
+        assert "adapters.tg: not ready to send yet" in caplog.text
+        await AdapterDispatcher({"tg": adapter}).prepare()
+        calls = [c.method for c in api.calls]
+        assert calls == ["getMe", "getMe"]
+        await adapter.send(SendText("555", "Vụ #12"))
+        assert [c.method for c in api.calls] == ["getMe", "getMe", "sendMessage"]
+    finally:
+        await adapter.close()
 
 
 @pytest.mark.parametrize("cls", ADAPTERS)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from botkit.domain import IncidentState
-from botkit.storage.base import Store
+from botkit.storage.base import Store, Transaction
 from botkit.storage.records import (
     Cancelled,
     Destination,
@@ -167,6 +167,33 @@ async def test_concurrent_transactions_do_not_interleave(store: Store) -> None:
 
     await asyncio.gather(*(find_or_open() for _ in range(5)))
     assert len(await store.incidents.query()) == 1
+
+
+async def test_run_transaction_commits_all_or_nothing_and_announces_once(store: Store) -> None:
+    """The form the bot uses: the effect may run more than once on a shared store, so what
+    it announces waits for the commit, and its result comes back."""
+    announced: list[str] = []
+
+    async def crash(tx: Transaction) -> None:
+        await tx.incidents.open(new_incident(key="lost"))
+        tx.after_commit(lambda: announced.append("rolled back"))
+        raise RuntimeError("crash before the commit")
+
+    with pytest.raises(RuntimeError, match="crash before the commit"):
+        await store.run_transaction(crash)
+    assert await store.incidents.query() == []
+
+    async def find_or_open(tx: Transaction) -> int:
+        found = await tx.incidents.find_open("race", T0 - timedelta(hours=1))
+        await asyncio.sleep(0.001)  # the other tasks (and on Redis, their commits) run
+        incident = found or await tx.incidents.open(new_incident(key="race"))
+        tx.after_commit(lambda: announced.append(f"#{incident.id}"))
+        return incident.id
+
+    ids = await asyncio.gather(*(store.run_transaction(find_or_open) for _ in range(5)))
+    [incident] = await store.incidents.query()
+    assert set(ids) == {incident.id}
+    assert announced == [f"#{incident.id}"] * 5
 
 
 async def test_the_store_refuses_use_outside_an_open_transaction_of_the_same_task(

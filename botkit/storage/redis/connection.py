@@ -1,19 +1,24 @@
-"""One Redis server shared by every botkit process: the write lock and units of work.
+"""One Redis server shared by every botkit process: units of work, optimistic and locked.
 
 Redis runs one command at a time but knows nothing of botkit's multi-step effects (record a
 flag, open or join its incident, queue its pages, schedule the next step, acknowledge the
-intake entry). Those must commit together, and a reader deciding what to write must not be
-overtaken. So:
+intake entry). Those must commit together, and what a unit decided from must still hold when
+it commits. So:
 
-- Every write, single or in a transaction, holds one fleet-wide lock: a key set with
-  `SET NX PX` to a random token, renewed while held and expiring by itself when its holder
-  dies (`kill -9`). A process queues its own coroutines on an asyncio lock first, so only
-  one of them polls Redis for it.
 - Writes are buffered in a `Unit` (reads see them: read-your-writes) and applied by one Lua
-  script that first checks the lock token is still ours. A holder that stalled past its
-  lease is fenced off: its commit is refused and nothing of it is applied. A crash before
-  the script runs applies nothing. There is no undo to do, ever.
-- Reads outside a transaction take no lock; they see committed data only.
+  script. A crash before the script runs applies nothing; there is no undo to do, ever.
+- **Optimistic** units (the usual case) take no lock: every value they read from Redis is
+  remembered, and the script first checks each is unchanged and that nobody holds the
+  write lock. If not, nothing is applied and the unit's work is run again on fresh data
+  (`Conflict`). Two workers conflict only when they touch the same rows (the same incident,
+  the same message), so a fleet's workers run side by side instead of taking turns.
+- **Locked** units hold one fleet-wide lock: a key set with `SET NX PX` to a random token,
+  renewed while held and expiring by itself when its holder dies (`kill -9`). An optimistic
+  commit is refused while anyone holds it, so a locked unit's reads stay true until it
+  commits. A holder that stalled past its lease is fenced off: its commit is refused. Used
+  by maintenance that runs scripts of its own (purge) and by a unit that lost the
+  optimistic race too often (so it cannot starve).
+- Reads outside a unit of work see committed data only.
 
 Keys share one hash tag (`{prefix}:...`) so a cluster would keep them in one slot.
 """
@@ -46,6 +51,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LOCK_TTL_MS = 5000
+# Optimistic tries before a unit takes the lock instead (each retry waits a little longer).
+OPTIMISTIC_TRIES = 6
 # Renew well before the lease runs out: a long transaction keeps its lock, a dead one loses it.
 _RENEW_AFTER = 1.0
 
@@ -78,10 +85,62 @@ local function intake_done(stream, group, id, leases, owners, attempts, seen, do
 end
 """
 
+# What an optimistic unit read, checked again at its commit: each check is the command's
+# name, its key and arguments, and the reply the unit saw (false: absent).
+CHECKS_LUA = """
+local function same_pairs(found, expected)
+  if #found ~= #expected then return false end
+  for i = 1, #found, 2 do
+    if found[i] ~= expected[i] or tonumber(found[i + 1]) ~= tonumber(expected[i + 1]) then
+      return false
+    end
+  end
+  return true
+end
+
+local function unchanged(c)
+  local verb, key = c[1], c[2]
+  if verb == 'get' then return redis.call('GET', key) == c[3]
+  elseif verb == 'hget' then return redis.call('HGET', key, c[3]) == c[4]
+  elseif verb == 'zscore' then
+    local found = redis.call('ZSCORE', key, c[3])
+    if found == false or c[4] == false then return found == c[4] end
+    return tonumber(found) == tonumber(c[4])
+  elseif verb == 'zrange' then
+    return same_pairs(redis.call('ZRANGEBYSCORE', key, c[3], c[4], 'WITHSCORES'), c[5])
+  elseif verb == 'smembers' then
+    if redis.call('SCARD', key) ~= #c[3] then return false end
+    for _, member in ipairs(c[3]) do
+      if redis.call('SISMEMBER', key, member) == 0 then return false end
+    end
+    return true
+  elseif verb == 'hgetall' then
+    if redis.call('HLEN', key) * 2 ~= #c[3] then return false end
+    for i = 1, #c[3], 2 do
+      if redis.call('HGET', key, c[3][i]) ~= c[3][i + 1] then return false end
+    end
+    return true
+  end
+  error('botkit: unknown check ' .. tostring(verb))
+end
+
+local function all_unchanged(checks)
+  for _, c in ipairs(checks) do
+    if not unchanged(c) then return false end
+  end
+  return true
+end
+"""
+
 _APPLY = (
     INTAKE_DONE_LUA
+    + CHECKS_LUA
     + """
-if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[1] ~= '' then
+  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+elseif redis.call('EXISTS', KEYS[1]) == 1 or not all_unchanged(cjson.decode(ARGV[4])) then
+  return 2
+end
 local ops = cjson.decode(ARGV[2])
 for _, op in ipairs(ops) do
   local verb = op[1]
@@ -102,6 +161,16 @@ return 1
 """
 )
 
+_STILL_TRUE = (
+    CHECKS_LUA
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 or not all_unchanged(cjson.decode(ARGV[1])) then
+  return 0
+end
+return 1
+"""
+)
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -111,6 +180,10 @@ _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
+
+
+class Conflict(Exception):
+    """What an optimistic unit read changed before it committed: nothing was applied."""
 
 
 def ts(value: datetime) -> str:
@@ -169,6 +242,8 @@ class Connection:
         self.tx_task: asyncio.Task[Any] | None = None
         self._apply = self.text.register_script(_APPLY)
         self._release = self.text.register_script(_RELEASE)
+        self._still_true = self.text.register_script(_STILL_TRUE)
+        self.conflicts = 0  # optimistic commits refused (for the benchmark and `status`)
         self._renew = self.text.register_script(_RENEW)
 
     async def open(self) -> None:
@@ -215,23 +290,44 @@ class Connection:
         if not await self.call(self._renew, [self.key("lock")], [token, LOCK_TTL_MS]):
             raise StoreUnavailable(f"{self.location}: lost the write lock (stalled too long)")
 
-    async def apply(self, token: str | None, ops: list[list[str]], release: bool) -> None:
-        args = [token or "", json.dumps(ops, ensure_ascii=False), "1" if release else "0"]
-        if not await self.call(self._apply, [self.key("lock")], args):
+    async def apply(
+        self, token: str | None, ops: list[list[str]], release: bool, checks: list[list[Any]]
+    ) -> None:
+        args = [
+            token or "",
+            json.dumps(ops, ensure_ascii=False),
+            "1" if release else "0",
+            json.dumps(checks, ensure_ascii=False),
+        ]
+        applied = await self.call(self._apply, [self.key("lock")], args)
+        if applied == 2:
+            self.conflicts += 1
+            raise Conflict()
+        if not applied:
             raise StoreUnavailable(
                 f"{self.location}: lost the write lock before committing; nothing was written"
             )
+
+    async def still_true(self, checks: list[list[Any]]) -> bool:
+        """Whether everything an optimistic unit read is still so (and nobody holds the lock)."""
+        args = [json.dumps(checks, ensure_ascii=False)]
+        return bool(await self.call(self._still_true, [self.key("lock")], args))
 
 
 _ABSENT = object()
 
 
 class Unit:
-    """Reads against Redis, writes buffered until `commit`; reads see the buffered writes."""
+    """Reads against Redis, writes buffered until `commit`; reads see the buffered writes.
 
-    def __init__(self, conn: Connection) -> None:
+    An optimistic unit remembers what it read (`checks`) for its commit to verify; a locked
+    one takes the fleet-wide lock at its first read or write instead."""
+
+    def __init__(self, conn: Connection, optimistic: bool = False) -> None:
         self.conn = conn
         self.key = conn.key
+        self.optimistic = optimistic
+        self.checks: list[list[Any]] = []
         self.token: str | None = None
         self._locked_at = 0.0
         self._ops: list[list[str]] = []
@@ -239,13 +335,25 @@ class Unit:
         self._zsets: dict[str, dict[str, float | None]] = {}
         self._sets: dict[str, dict[str, bool]] = {}
         self._strings: dict[str, str | None] = {}
-        # What this unit read while holding the lock: nobody else can change it meanwhile,
-        # so a second read of the same field costs no round trip.
+        # What this unit read while holding the lock (nobody else can change it meanwhile) or
+        # optimistically (its commit checks it is unchanged): a second read of the same field
+        # costs no round trip and sees the same value.
         self._read_fields: dict[tuple[str, str], str | None] = {}
         self._read_sets: dict[str, builtins.set[str]] = {}
+        self._read_strings: dict[str, str | None] = {}
 
     # -- locking ---------------------------------------------------------------------------
+    @property
+    def _remembers(self) -> bool:
+        return self.optimistic or self.token is not None
+
+    def _check(self, *check: Any) -> None:
+        if self.optimistic:
+            self.checks.append([False if c is None else c for c in check])
+
     async def lock(self) -> None:
+        if self.optimistic:
+            return
         if self.token is None:
             self.token = await self.conn.acquire()
             self._locked_at = time.monotonic()
@@ -254,10 +362,14 @@ class Unit:
             self._locked_at = time.monotonic()
 
     async def commit(self) -> None:
+        if self._ops and not self.optimistic and self.token is None:
+            await self.lock()  # a locked unit's commit is locked even if it read nothing
         if self._ops:
             if self.token is not None and time.monotonic() - self._locked_at > _RENEW_AFTER:
                 await self.conn.renew(self.token)
-            await self.conn.apply(self.token, self._ops, release=self.token is not None)
+            await self.conn.apply(
+                self.token, self._ops, release=self.token is not None, checks=self.checks
+            )
             self._ops = []
         elif self.token is not None:
             await self.conn.release(self.token)
@@ -284,7 +396,12 @@ class Unit:
     async def get(self, key: str) -> str | None:
         if key in self._strings:
             return self._strings[key]
+        if key in self._read_strings:
+            return self._read_strings[key]
         value: str | None = await self._do(self.conn.text.get, key)
+        if self._remembers:
+            self._read_strings[key] = value
+            self._check("get", key, value)
         return value
 
     def set(self, key: str, value: str) -> None:
@@ -321,12 +438,14 @@ class Unit:
                 values = await self._do(self.conn.text.hmget, key, missing)
             for field, value in zip(missing, values, strict=True):
                 known[field] = value
-                if self.token is not None:
+                if self._remembers:
                     self._read_fields[(key, field)] = value
+                    self._check("hget", key, field, value)
         return [known[f] for f in wanted]
 
     async def hgetall(self, key: str) -> dict[str, str]:
         found: dict[str, str] = await self._do(self.conn.text.hgetall, key)
+        self._check("hgetall", key, [x for pair in sorted(found.items()) for x in pair])
         for (k, field), value in self._hashes.items():
             if k == key:
                 if value is None:
@@ -370,6 +489,7 @@ class Unit:
         lo = "-inf" if low == float("-inf") else repr(low)
         hi = "+inf" if high == float("inf") else repr(high)
         pairs: Any = await self._do(self.conn.text.zrangebyscore, key, lo, hi, withscores=True)
+        self._check("zrange", key, lo, hi, [x for m, v in pairs for x in (m, repr(v))])
         found: dict[str, float] = dict(pairs)
         for member, value in self._zsets.get(key, {}).items():
             found.pop(member, None)
@@ -382,6 +502,7 @@ class Unit:
         if member in local:
             return local[member]
         value: float | None = await self._do(self.conn.text.zscore, key, member)
+        self._check("zscore", key, member, None if value is None else repr(value))
         return value
 
     def zadd(self, key: str, member: str, value: float) -> None:
@@ -398,8 +519,9 @@ class Unit:
         if cached is None:
             members: Any = await self._do(self.conn.text.smembers, key)
             cached = builtins.set(members)
-            if self.token is not None:
+            if self._remembers:
                 self._read_sets[key] = cached
+                self._check("smembers", key, sorted(cached))
         found: builtins.set[str] = builtins.set(cached)
         for member, present in self._sets.get(key, {}).items():
             if present:
@@ -417,8 +539,47 @@ class Unit:
         self._op("srem", key, member)
 
 
+async def _retry_pause(attempt: int) -> None:
+    """Spread out workers that just conflicted, so they do not collide again at once."""
+    await asyncio.sleep(0.001 * (2**attempt) * (0.5 + random.random()))
+
+
+async def attempt(
+    conn: Connection, body: Callable[[Unit], Awaitable[T]], after: Callable[[], None] = lambda: None
+) -> T:
+    """Run `body` in a unit of work until it commits: optimistically first, then (after
+    `OPTIMISTIC_TRIES` conflicts) under the lock, so a unit that keeps losing still finishes.
+
+    `body` may run more than once, so it changes nothing outside its unit (effects on the
+    world wait for `after`, called once it has committed). An error raised by a body that
+    read changing data is a conflict too: it may have seen half of another commit."""
+    for tries in range(OPTIMISTIC_TRIES + 1):
+        unit = Unit(conn, optimistic=tries < OPTIMISTIC_TRIES)
+        try:
+            await unit.lock()  # only a locked unit takes it (its reads then hold)
+            result = await body(unit)
+            await unit.commit()
+        except Conflict:
+            await _retry_pause(tries)
+            continue
+        except BaseException as exc:
+            await asyncio.shield(unit.abandon())
+            if (
+                unit.optimistic
+                and isinstance(exc, Exception)
+                and not isinstance(exc, StoreError)
+                and not await conn.still_true(unit.checks)
+            ):
+                await _retry_pause(tries)
+                continue
+            raise
+        after()
+        return result
+    raise AssertionError("unreachable: the last try holds the lock")  # pragma: no cover
+
+
 class AutoRunner:
-    """Each operation on its own: reads lock-free, writes under the lock, committed at once."""
+    """Each operation on its own: reads see committed data, writes commit at once."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -432,6 +593,13 @@ class AutoRunner:
         return result
 
     async def write(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        self._conn.check_not_inside()
+        async with self._conn.lock:
+            return await attempt(self._conn, lambda unit: fn(unit, *args))
+
+    async def write_locked(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Under the fleet-wide lock, for work that runs scripts of its own beside its unit
+        (it must not be run twice, nor overlap an optimistic commit)."""
         self._conn.check_not_inside()
         async with self._conn.lock:
             unit = Unit(self._conn)
@@ -463,10 +631,21 @@ class TxRunner:
 Runner = AutoRunner | TxRunner
 
 
+async def run_transaction(conn: Connection, body: Callable[[Unit], Awaitable[T]]) -> T:
+    """`body` in one unit of work, optimistic and retried (see `attempt`)."""
+    conn.check_not_inside()
+    async with conn.lock:
+        conn.tx_task = asyncio.current_task()
+        try:
+            return await attempt(conn, body)
+        finally:
+            conn.tx_task = None
+
+
 @contextlib.asynccontextmanager
 async def transaction(conn: Connection) -> AsyncIterator[Unit]:
-    """The lock is taken at the first read or write: a transaction that only acknowledges
-    intake entries (a normal message) never waits for it."""
+    """A locked unit of work, for a caller that cannot be run again (`run_transaction` is
+    the optimistic way). The lock is taken at the first read or write."""
     conn.check_not_inside()
     async with conn.lock:
         conn.tx_task = asyncio.current_task()

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from botkit.storage.hooks import AfterCommit
 from botkit.storage.records import StoreStatus
 from botkit.storage.redis import audit, incidents, intake, outbox, timers
 from botkit.storage.redis.audit import RedisAudit
-from botkit.storage.redis.connection import AutoRunner, Connection, Runner, TxRunner, Unit
+from botkit.storage.redis.connection import (
+    AutoRunner,
+    Connection,
+    Runner,
+    TxRunner,
+    Unit,
+    run_transaction,
+)
 from botkit.storage.redis.connection import transaction as unit_transaction
 from botkit.storage.redis.groups import RedisGroups
 from botkit.storage.redis.incidents import RedisIncidents
@@ -19,6 +27,8 @@ from botkit.storage.redis.meta import RedisMeta
 from botkit.storage.redis.outbox import RedisOutbox
 from botkit.storage.redis.pacing import RedisRateGate
 from botkit.storage.redis.timers import RedisTimers
+
+T = TypeVar("T")
 
 
 class _Roles:
@@ -65,10 +75,23 @@ class RedisStore(_Roles):
             yield tx
         tx.committed()
 
+    async def run_transaction(self, effect: Callable[[RedisTransaction], Awaitable[T]]) -> T:
+        """`effect` in one optimistic transaction, run again on fresh data when another
+        process changed what it read before it could commit (see `connection`)."""
+        last: list[RedisTransaction] = []
+
+        async def body(unit: Unit) -> T:
+            last[:] = [RedisTransaction(unit)]
+            return await effect(last[0])
+
+        result = await run_transaction(self._conn, body)
+        last[0].committed()
+        return result
+
     async def purge(
         self, before: datetime, audit_before: datetime, keys_before: datetime
     ) -> dict[str, int]:
-        return await AutoRunner(self._conn).write(_purge, before, audit_before, keys_before)
+        return await AutoRunner(self._conn).write_locked(_purge, before, audit_before, keys_before)
 
     async def status(self, now: datetime) -> StoreStatus:
         return await AutoRunner(self._conn).read(_status, now)
@@ -77,7 +100,7 @@ class RedisStore(_Roles):
         return await AutoRunner(self._conn).read(_lease_owners)
 
     async def release_leases(self, owners: Sequence[str]) -> int:
-        return await AutoRunner(self._conn).write(_release_leases, list(owners))
+        return await AutoRunner(self._conn).write_locked(_release_leases, list(owners))
 
 
 async def _lease_owners(u: Unit) -> list[str]:

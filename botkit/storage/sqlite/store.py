@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from botkit.pacing import LocalRateGate
 from botkit.storage.hooks import AfterCommit
@@ -18,6 +19,8 @@ from botkit.storage.sqlite.intake import SqliteIntake
 from botkit.storage.sqlite.meta import SqliteMeta
 from botkit.storage.sqlite.outbox import SqliteOutbox
 from botkit.storage.sqlite.timers import SqliteTimers
+
+T = TypeVar("T")
 
 
 class _Roles:
@@ -67,6 +70,11 @@ class SqliteStore(_Roles):
         async with self._conn.transaction():
             yield tx
         tx.committed()
+
+    async def run_transaction(self, effect: Callable[[SqliteTransaction], Awaitable[T]]) -> T:
+        # One writer at a time: nothing to run again.
+        async with self.transaction() as tx:
+            return await effect(tx)
 
     async def purge(
         self, before: datetime, audit_before: datetime, keys_before: datetime
