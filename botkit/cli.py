@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -217,6 +217,8 @@ def replay(
 
     _setup_logging()
     cfg = _config(config)
+    if output is not None:
+        _output(output, force=None)
     code = _job(run_replay(cfg, config.resolve().parent, exports, dry_run, output, out, err))
     raise typer.Exit(code)
 
@@ -301,7 +303,10 @@ def dead_letters_(
 def classify(
     input: Annotated[str, typer.Option("--input", "-i", help="CSV file, or - for stdin.")] = "-",
     text_column: str = "text",
-    id_column: str = "id",
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id-column", help="Column of ids (default: `id` if there is one)."),
+    ] = None,
     format: Annotated[str, typer.Option("--format", help="jsonl or table")] = "jsonl",
     model: Annotated[Path | None, typer.Option("--model", help="A model directory.")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
@@ -353,30 +358,63 @@ def _load_model(fn: Any) -> Any:
         raise typer.Exit(2) from None
 
 
-def _read_rows(source: str, text_column: str, id_column: str) -> list[tuple[str, str]]:
-    if source == "-":
-        raw = sys.stdin.read()
-    else:
-        try:
-            raw = Path(source).read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            err.print(f"--input {source}: no such file")
-            raise typer.Exit(2) from None
-        except UnicodeDecodeError as exc:
-            err.print(f"--input {source}: not UTF-8 (byte {exc.start})")
-            raise typer.Exit(2) from None
+def _output(path: Path, *, force: bool | None, option: str = "--output") -> None:
+    """Refuse an output that cannot be written as asked, before any work is done."""
+    from botkit.outputs import OutputError, check_output
+
+    try:
+        check_output(path, force=force)
+    except OutputError as exc:
+        _input_error(str(exc).replace("--output", option, 1))
+
+
+def _input_error(message: str) -> NoReturn:
+    """A mistake in what the user gave: one line, exit code 2."""
+    err.print(message, markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def _read_rows(source: str, text_column: str, id_column: str | None) -> list[tuple[str, str]]:
+    """(id, text) rows of a CSV with a `text_column`, or of plain lines (stdin only).
+
+    Every problem of the input is one line and exit code 2: not UTF-8, a field over the CSV
+    module's limit (128 KiB), a missing column."""
+    name = "stdin" if source == "-" else source
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except FileNotFoundError:
+        _input_error(f"--input {source}: no such file")
+    except OSError as exc:
+        _input_error(f"--input {source}: {exc.strerror}")
+    try:
+        raw = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        _input_error(f"{name}: not UTF-8 (line {line}, byte {exc.start}); save it as UTF-8")
     lines = raw.splitlines()
-    header = next(csv.reader([lines[0]])) if lines else []
+    try:
+        header = next(csv.reader([lines[0]])) if lines else []
+    except csv.Error:
+        header = []  # not a CSV header: plain lines (a message may be longer than a field)
     if text_column not in header:
         if source != "-":
-            err.print(f"{source}: no column {text_column!r}; columns: {', '.join(header)}")
-            raise typer.Exit(2)
+            _input_error(f"{source}: no column {text_column!r}; columns: {', '.join(header)}")
+        if id_column is not None:
+            _input_error(f"--id-column {id_column}: stdin is plain lines, not a CSV with a header")
         return [(str(i), line) for i, line in enumerate(lines, start=1) if line.strip()]
+    if id_column is not None and id_column not in header:
+        _input_error(f"{name}: no column {id_column!r} (--id-column); columns: {', '.join(header)}")
+    ids = id_column or ("id" if "id" in header else None)
     reader = csv.DictReader(lines)
-    rows = []
-    for i, rec in enumerate(reader, start=1):
-        rows.append((rec.get(id_column) or str(i), rec.get(text_column) or ""))
-    return rows
+    try:
+        return [
+            ((rec.get(ids) if ids else None) or str(i), rec.get(text_column) or "")
+            for i, rec in enumerate(reader, start=1)
+        ]
+    except csv.Error as exc:
+        # The reader stops before counting the line it could not read.
+        detail = "a field over 128 KiB" if "field limit" in str(exc) else str(exc)
+        _input_error(f"{name}: line {reader.line_num + 1}: {detail}, which a CSV cannot hold")
 
 
 @app.command()
@@ -402,10 +440,15 @@ def train(
     search_minutes: Annotated[
         float, typer.Option("--search-minutes", min=0.1, help="Time budget of --search.")
     ] = 10.0,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing --output directory.")
+    ] = False,
 ) -> None:
     """Train a classifier from labelled CSV files and write a model directory."""
     from botkit.training import run_train
 
+    if output is not None:
+        _output(output, force=force)
     raise typer.Exit(
         run_train(
             data or [],
@@ -432,6 +475,8 @@ def eval_(
     """Per-class precision, recall, F1, confusion matrix, ROC-AUC; writes a PNG."""
     from botkit.training import run_eval
 
+    if plot is not None:
+        _output(plot, force=None, option="--plot")
     model_dir = model
     if model_dir is None:
         cfg = _config(config)
@@ -478,11 +523,13 @@ def models_rollback(root: Path = Path("models")) -> None:
 def labels_export(
     config: ConfigOption = DEFAULT_CONFIG,
     output: Annotated[Path, typer.Option("--output")] = Path("verdict_labels.csv"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write officers' verdicts (confirmed / false) as a labelled CSV for `botkit train`."""
     from botkit.runner import export_labels
 
     cfg = _config(config)
+    _output(output, force=force)
     count = _job(export_labels(cfg, config.resolve().parent, output))
     out.print(f"wrote {count} labelled row(s) to {output}")
 

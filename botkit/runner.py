@@ -9,10 +9,9 @@ import json
 import logging
 import signal
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -21,7 +20,8 @@ from botkit.app import App, build_adapters
 from botkit.clock import VirtualClock
 from botkit.config import Config, ConfigError, load_config
 from botkit.dispatch import AdapterDispatcher, Dispatcher, DryRunDispatcher
-from botkit.domain import AlertEvent, AlertEventKind
+from botkit.domain import AlertEvent, AlertEventKind, Message
+from botkit.outputs import replacing
 from botkit.pipeline import Inbound
 from botkit.registry import UnknownAdapter, replay_reader
 from botkit.runtime import serve
@@ -135,6 +135,8 @@ async def run_replay(
     console: Console,
     errors_console: Console,
 ) -> int:
+    """Exit code 0: everything replayed; 1: some input was skipped or some message failed
+    (the rest were replayed and the results written); 2: nothing could be replayed."""
     tz = ZoneInfo(config.bot.timezone)
     try:
         read_sources = replay_reader()
@@ -147,15 +149,6 @@ async def run_replay(
     if not messages:
         errors_console.print("nothing to replay", markup=False)
         return 2 if errors else 0
-    clock = VirtualClock(messages[0].sent_at)
-    events: list[AlertEvent] = []
-    sink: IO[str] | None = output.open("w", encoding="utf-8") if output else None
-
-    def on_event(event: AlertEvent) -> None:
-        events.append(event)
-        if sink is not None:
-            sink.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-
     dispatcher: Dispatcher
     if dry_run:
         contacts = {name for o in config.officers for name in o.contacts}
@@ -166,6 +159,43 @@ async def run_replay(
         except (UnknownAdapter, ConfigError) as exc:
             errors_console.print(f"config error: {exc}", markup=False)
             return 2
+    events: list[AlertEvent] = []
+    # The results replace an earlier file only once the replay has run to its end.
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(replacing(output)) if output else None
+
+        def on_event(event: AlertEvent) -> None:
+            events.append(event)
+            if sink is not None:
+                sink.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+
+        flags, failures = await _replay(config, base_dir, messages, dry_run, dispatcher, on_event)
+    kinds = Counter(e.event.value for e in events)
+    incidents = len({e.incident_id for e in events})
+    console.print(
+        f"replayed {len(messages)} message(s) from {len(exports)} source(s):"
+        f" {flags} flag(s), {incidents} incident(s); events "
+        + (", ".join(f"{k}={v}" for k, v in sorted(kinds.items())) or "none")
+        + (f"; {len(errors)} input error(s), skipped" if errors else "")
+        + (f"; {failures} message(s) failed" if failures else "")
+        + (" [dry run]" if dry_run else ""),
+        markup=False,
+        highlight=False,
+    )
+    return 1 if failures or errors else 0
+
+
+async def _replay(
+    config: Config,
+    base_dir: Path,
+    messages: Sequence[Message],
+    dry_run: bool,
+    dispatcher: Dispatcher,
+    on_event: Callable[[AlertEvent], None],
+) -> tuple[int, int]:
+    """Every message on its own time, then time run on until nothing is pending; returns
+    (flags, failed messages)."""
+    clock = VirtualClock(messages[0].sent_at)
     app = await App.build(
         config,
         base_dir,
@@ -206,21 +236,7 @@ async def run_replay(
             clock.advance_to(due)
     finally:
         await app.close()
-        if sink is not None:
-            sink.close()
-    kinds = Counter(e.event.value for e in events)
-    incidents = len({e.incident_id for e in events})
-    console.print(
-        f"replayed {len(messages)} message(s) from {len(exports)} source(s):"
-        f" {app.pipeline.flags} flag(s), {incidents} incident(s); events "
-        + (", ".join(f"{k}={v}" for k, v in sorted(kinds.items())) or "none")
-        + (f"; {len(errors)} input error(s)" if errors else "")
-        + (f"; {failures} message(s) failed" if failures else "")
-        + (" [dry run]" if dry_run else ""),
-        markup=False,
-        highlight=False,
-    )
-    return 1 if failures else 0
+    return app.pipeline.flags, failures
 
 
 async def run_purge(config: Config, base_dir: Path) -> dict[str, int]:
@@ -240,7 +256,7 @@ async def export_labels(config: Config, base_dir: Path, output: Path) -> int:
         )
     finally:
         await app.close()
-    with output.open("w", encoding="utf-8", newline="") as fh:
+    with replacing(output) as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "text", "label"])
         writer.writerows(rows)

@@ -24,7 +24,9 @@ __all__ = [
     "UnknownProvinceError",
     "communes_of",
     "find_place",
+    "find_province",
     "place_key",
+    "province_codes",
     "province_name",
 ]
 
@@ -112,10 +114,35 @@ def _province(code: int) -> Province:
     try:
         return Province.from_code(code)  # type: ignore[arg-type]
     except (ValueError, KeyError):
-        known = ", ".join(str(int(p.code)) for p in Province.iter_all())
+        known = ", ".join(str(c) for c in province_codes())
         raise UnknownProvinceError(
             f"unknown province code {code!r}; known codes (2025): {known}"
         ) from None
+
+
+def find_province(query: int | str) -> int | None:
+    """A province's code from its code (66, "66") or its name as typed ("Đắk Lắk",
+    "dak lak", "tỉnh Đắk Lắk", "TP Hồ Chí Minh"); None if there is no such province."""
+    if isinstance(query, int) or (query.strip().isascii() and query.strip().isdigit()):
+        code = int(query)
+        return code if any(int(p.code) == code for p in Province.iter_all()) else None
+    key = _province_key(query).replace(" ", "")  # "DakLak" as often as "Dak Lak"
+    for province in Province.iter_all():
+        if key and _province_key(province.name).replace(" ", "") == key:
+            return int(province.code)
+    return None
+
+
+def _province_key(name: str) -> str:
+    key = place_key(name)
+    for prefix in ("tinh ", "thanh pho ", "tp "):
+        key = key.removeprefix(prefix)
+    return key
+
+
+def province_codes() -> list[int]:
+    """The 34 provinces' codes (2025 structure), in order."""
+    return sorted(int(p.code) for p in Province.iter_all())
 
 
 def province_name(code: int) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from botkit.config.schema import Config
+from classifiers.places import find_province, province_codes, province_name
 
 
 class ConfigError(Exception):
@@ -29,8 +30,20 @@ def load_config(path: str | Path) -> Config:
 
 
 def parse_config(raw: dict[str, Any], source: str = "config") -> Config:
-    province = raw.get("jurisdiction", {}).get("province") if isinstance(raw, dict) else None
-    context = {"province": province} if isinstance(province, int) else {}
+    jurisdiction = raw.get("jurisdiction") if isinstance(raw, dict) else None
+    context: dict[str, int] = {}
+    if isinstance(jurisdiction, dict) and isinstance(jurisdiction.get("province"), int | str):
+        given = jurisdiction["province"]
+        code = find_province(given)
+        if code is None:
+            known = ", ".join(f"{c} {province_name(c)}" for c in province_codes())
+            raise ConfigError(
+                f"{source}: jurisdiction.province = {given!r}: no such province"
+                f" (2025 structure); a code or a name: {known}"
+            )
+        # Names are accepted as the README suggests; the code is what the rest uses.
+        raw = {**raw, "jurisdiction": {**jurisdiction, "province": code}}
+        context = {"province": code}
     try:
         return Config.model_validate(raw, context=context)
     except ValidationError as exc:

@@ -59,6 +59,22 @@ def test_commune_names_are_matched_as_residents_write_them() -> None:
     assert parse_config(raw).jurisdiction.default == 24280
 
 
+@pytest.mark.parametrize("given", [66, "66", "Đắk Lắk", "dak lak", "Tỉnh Đắk Lắk", "DakLak"])
+def test_a_province_is_given_by_code_or_by_name(given: int | str) -> None:
+    config = parse_config(broken("jurisdiction.province", given))
+    assert config.jurisdiction.province == 66
+    assert config.jurisdiction.default == 24280  # commune names resolved in that province
+
+
+@pytest.mark.parametrize("given", [99, "Không Có", ""])
+def test_an_unknown_province_is_one_clear_error(given: int | str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(broken("jurisdiction.province", given))
+    message = str(info.value)
+    assert f"jurisdiction.province = {given!r}: no such province" in message
+    assert "66 Đắk Lắk" in message and "\n" not in message
+
+
 def test_missing_and_invalid_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         load_config(tmp_path / "nope.toml")
