@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from botkit.config import Config
 from botkit.domain.verdict import NORMAL
@@ -31,6 +31,17 @@ def config_problems(config: Config) -> list[str]:
                 problems.append(
                     f"officers.{officer.id}.contacts.{adapter}: no such adapter in config"
                 )
+    return problems
+
+
+def environment_problems(config: Config, environ: Mapping[str, str]) -> list[str]:
+    """Variables an enabled adapter's section names (keys ending in `_env`) that are not
+    set here: the adapter would stop at start. The values are never shown."""
+    problems: list[str] = []
+    for name in config.enabled_adapters():
+        for key, value in (config.adapters[name].model_extra or {}).items():
+            if key.endswith("_env") and isinstance(value, str) and not environ.get(value):
+                problems.append(f"adapters.{name}.{key}: ${value} is not set on this machine")
     return problems
 
 

@@ -114,12 +114,18 @@ def _model_label_problems(cfg: Config, config_path: Path) -> list[str]:
 @app.command("check-config")
 def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Validate the configuration and print a summary."""
-    from botkit.checks import config_problems
+    import os
+
+    from botkit.checks import config_problems, environment_problems
     from botkit.places import PlaceBook
 
     cfg = _config(config)
     places = PlaceBook(cfg.jurisdiction.province)
-    problems = config_problems(cfg) + _model_label_problems(cfg, config)
+    problems = (
+        config_problems(cfg)
+        + environment_problems(cfg, os.environ)
+        + _model_label_problems(cfg, config)
+    )
     table = Table(title=f"{config} — province {cfg.jurisdiction.province}")
     table.add_column("what")
     table.add_column("details")
@@ -417,6 +423,14 @@ def _read_rows(source: str, text_column: str, id_column: str | None) -> list[tup
         _input_error(f"{name}: line {reader.line_num + 1}: {detail}, which a CSV cannot hold")
 
 
+def _deployment_config(config: Path) -> Config | None:
+    """The config naming the model registry; None when the default config.toml is not here (a
+    source checkout: its `models/`). A --config given but missing is the usual config error."""
+    if config == DEFAULT_CONFIG and not config.exists():
+        return None
+    return _config(config)
+
+
 @app.command()
 def train(
     data: Annotated[
@@ -443,12 +457,17 @@ def train(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing --output directory.")
     ] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Train a classifier from labelled CSV files and write a model directory."""
-    from botkit.training import run_train
+    """Train a classifier from labelled CSV files and write a model directory (without
+    --output: a new version in the config's model registry)."""
+    from botkit.training import CHECKOUT_REGISTRY, registry_dir, run_train
 
+    registry = CHECKOUT_REGISTRY
     if output is not None:
         _output(output, force=force)
+    else:
+        registry = registry_dir(_deployment_config(config), config)
     raise typer.Exit(
         run_train(
             data or [],
@@ -459,6 +478,7 @@ def train(
             out,
             err,
             search_minutes=search_minutes if search else None,
+            registry=registry,
         )
     )
 
@@ -488,35 +508,50 @@ def eval_(
     raise typer.Exit(run_eval(model_dir, data, text_column, label_column, plot, out, err))
 
 
+RootOption = Annotated[
+    Path | None,
+    typer.Option("--root", help="A model registry folder (instead of the config's)."),
+]
+
+
+def _registry_root(config: Path, root: Path | None) -> Path:
+    """--root when given, else the config's registry (read only when needed)."""
+    from botkit.training import registry_dir
+
+    return root if root is not None else registry_dir(_deployment_config(config), config)
+
+
 @models_app.command("list")
-def models_list(root: Path = Path("models")) -> None:
+def models_list(config: ConfigOption = DEFAULT_CONFIG, root: RootOption = None) -> None:
     """Model versions, their held-out macro-F1, and which one is promoted."""
     from botkit.training import list_models
 
-    list_models(root, out)
+    list_models(_registry_root(config, root), out)
 
 
 @models_app.command("promote")
 def models_promote(
     version: str,
-    root: Path = Path("models"),
+    root: RootOption = None,
     force: Annotated[bool, typer.Option("--force", help="Promote even if worse.")] = False,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Make VERSION the model the bot runs; refuses a worse model, or one whose labels are
     not the config's categories, unless --force."""
-    from botkit.training import promote_model
+    from botkit.training import promote_model, registry_dir
 
-    categories = _config(config).categories if config.exists() else None
-    raise typer.Exit(promote_model(root, version, force, out, err, categories))
+    cfg = _deployment_config(config)
+    registry = root if root is not None else registry_dir(cfg, config)
+    categories = cfg.categories if cfg is not None else None
+    raise typer.Exit(promote_model(registry, version, force, out, err, categories))
 
 
 @models_app.command("rollback")
-def models_rollback(root: Path = Path("models")) -> None:
+def models_rollback(config: ConfigOption = DEFAULT_CONFIG, root: RootOption = None) -> None:
     """Go back to the previously promoted model."""
     from botkit.training import rollback_model
 
-    raise typer.Exit(rollback_model(root, out, err))
+    raise typer.Exit(rollback_model(_registry_root(config, root), out, err))
 
 
 @labels_app.command("export")

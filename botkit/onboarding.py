@@ -64,7 +64,17 @@ class Onboarding:
     async def _setup(self, tx: Transaction, event: GroupSetup, key: str, now: datetime) -> None:
         place = self.places.find(event.query)
         if place is None:
-            text = self.texts.get("group.unknown_place", query=event.query[:80])
+            similar = self.places.similar(event.query)
+            text = (
+                self.texts.get(
+                    "group.similar_places",
+                    query=event.query[:80],
+                    places=", ".join(f"{p.name} ({p.code})" for p in similar),
+                    example=similar[0].name,
+                )
+                if similar
+                else self.texts.get("group.unknown_place", query=event.query[:80])
+            )
             await self._send(tx, event.platform, SendText(event.chat_id, text), key, now)
             return
         await self._register(tx, event.platform, event.chat_id, place.code, "active", None)

@@ -169,10 +169,14 @@ class Pipeline:
 
     async def _command(self, tx: Transaction, cmd: OfficerCommand, key: str) -> None:
         reply = await self.desk.handle(tx, cmd)
-        target = cmd.chat_id or cmd.sender_id
-        action = SendText(target, reply, reply_to=cmd.reply_ref)
+        if reply is None:
+            return
+        # Officers' business never goes into a residents' group: the answer goes to the
+        # sender's private chat, even for a command typed in a group.
+        reply_to = cmd.reply_ref if cmd.in_private else None
+        action = SendText(cmd.sender_id, reply, reply_to=reply_to)
         await tx.outbox.enqueue_message(
-            NewMessage(f"reply:{key}", cmd.platform, target, encode_action(action)),
+            NewMessage(f"reply:{key}", cmd.platform, cmd.sender_id, encode_action(action)),
             self.clock.now(),
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from classifiers.places import Place, communes_of, find_place
+from classifiers.places import Place, communes_of, find_place, similar_places
 
 
 class PlaceBook:
@@ -21,6 +21,10 @@ class PlaceBook:
 
     def find(self, query: str) -> Place | None:
         return find_place(query, self.province)
+
+    def similar(self, query: str) -> list[Place]:
+        """What a name that matched nothing (or several) could mean."""
+        return similar_places(query, self.province)
 
     def __contains__(self, code: int) -> bool:
         return code in self._by_code

@@ -7,6 +7,7 @@ with or without the "xã"/"phường" prefix, run together ("CưMgar"), or by a 
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ __all__ = [
     "place_key",
     "province_codes",
     "province_name",
+    "similar_places",
 ]
 
 # Apostrophes are dropped rather than turned into spaces: residents write "Cư Mgar"
@@ -221,3 +223,19 @@ def find_place(query: str, province_code: int) -> Place | None:
             if place is not None:
                 return place
     return None
+
+
+def similar_places(query: str, province_code: int, limit: int = 3) -> list[Place]:
+    """For a name `find_place` could not settle: the places it could mean. Every place whose
+    name it matches when several do ("Hòa Phú" in two districts' old names), else the closest
+    spellings ("Ea Tuul" -> Ea Tul), at most `limit`."""
+    places = communes_of(province_code)
+    key = _strip_prefix(place_key(query))
+    if not key:
+        return []
+    same = [p for p in places if key in (p.key, p.key.replace(" ", ""))]
+    if same:
+        return same[:limit]
+    names = {p.key: p for p in places}
+    close = difflib.get_close_matches(key, list(names), n=limit, cutoff=0.6)
+    return [names[k] for k in close]

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from classifiers.places import find_place
+from classifiers.places import find_place, similar_places
 
 # The default taxonomy; a model trained on other labels brings its own categories.
 CATEGORY_KEYS = ("fake_news", "crime_report", "scam", "traffic_accident")
@@ -39,7 +39,9 @@ def _place_code(value: object, info: ValidationInfo) -> object:
     if isinstance(value, str):
         place = find_place(value, province)
         if place is None:
-            raise ValueError(f"{value!r} is no commune or ward of province {province}")
+            similar = ", ".join(f"{p.name} ({p.code})" for p in similar_places(value, province))
+            hint = f"; did you mean {similar}?" if similar else ""
+            raise ValueError(f"{value!r} is no commune or ward of province {province}{hint}")
         return place.code
     return value
 

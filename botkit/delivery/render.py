@@ -26,7 +26,10 @@ class AlertRenderer:
         step: int = 0,
         evidence: list[tuple[str, str]] | None = None,
         resent: bool = False,
+        handled_by: str | None = None,
     ) -> str:
+        """`handled_by`: the unit that acts on it, for an officer who may not (a copy to
+        another unit): they read the alert without commands they could not use."""
         t = self.texts
         lines = []
         if resent:
@@ -64,7 +67,9 @@ class AlertRenderer:
         if incident.claim_id:
             lines.append(t.get("alert.claim", claim_id=incident.claim_id))
         actions = allowed_actions(incident.state)
-        if actions:
+        if handled_by is not None:
+            lines.append(t.get("alert.copy", unit=handled_by))
+        elif actions:
             commands = " · ".join(f"/{a} {incident.id}" for a in actions)
             lines.append(t.get("alert.commands", commands=commands))
         return "\n".join(lines)
@@ -72,8 +77,11 @@ class AlertRenderer:
     def resent_line(self) -> str:
         return self.texts.get("alert.resent")
 
-    def buttons(self, incident: Incident) -> tuple[Button, ...]:
-        """One button per action the incident's state allows now."""
+    def buttons(self, incident: Incident, actionable: bool = True) -> tuple[Button, ...]:
+        """One button per action the incident's state allows now (none for a reader who
+        may not act: pressing one would only be refused)."""
+        if not actionable:
+            return ()
         return tuple(
             Button(self.texts.get(f"button.{a}"), f"{a}:{incident.id}")
             for a in allowed_actions(incident.state)

@@ -23,6 +23,7 @@ from botkit.contacts import Contacts
 from botkit.delivery.pages import page_applies
 from botkit.delivery.render import AlertRenderer
 from botkit.dispatch import Dispatcher
+from botkit.escalation.chain import Chain
 from botkit.outbound import EditText, Outbound, SendText
 from botkit.storage.base import Store, StoreUnavailable
 from botkit.storage.records import (
@@ -32,6 +33,7 @@ from botkit.storage.records import (
     EditWork,
     Failed,
     Held,
+    IncidentDetail,
     MessageWork,
     Outcome,
     PageWork,
@@ -209,10 +211,12 @@ class Sender:
             return
         incident = detail.incident
         evidence = await self.store.incidents.evidence(incident.id)
+        handled_by = self._handled_by(work.kind, work.officer_id, detail)
         text = self.renderer.render(
-            incident, work.kind, work.step, evidence, resent=work.ambiguous > 0
+            incident, work.kind, work.step, evidence, work.ambiguous > 0, handled_by
         )
-        action = SendText(work.contact, text, self.renderer.buttons(incident))
+        buttons = self.renderer.buttons(incident, actionable=handled_by is None)
+        action = SendText(work.contact, text, buttons)
         outcome = await self._attempt(work, work.platform, action, work.attempts)
         if isinstance(outcome, Sent):
             outcome = Sent(outcome.ref, detail.version, incident.state.value)
@@ -269,8 +273,9 @@ class Sender:
             return
         incident = detail.incident
         evidence = await self.store.incidents.evidence(incident.id)
-        text = self.renderer.render(incident, work.kind, work.step, evidence)
-        buttons = self.renderer.buttons(incident)
+        handled_by = self._handled_by(work.kind, work.officer_id, detail)
+        text = self.renderer.render(incident, work.kind, work.step, evidence, False, handled_by)
+        buttons = self.renderer.buttons(incident, actionable=handled_by is None)
         action: Outbound = EditText(work.contact, work.delivery_ref, text, buttons)
         if not self.dispatcher.can_edit(work.platform):
             # Messenger and Zalo cannot edit: the officer gets the new state as a new message.
@@ -282,6 +287,17 @@ class Sender:
             # An edit is cosmetic (the state is in the store): retry calmly, no counting.
             outcome = Retry(self.clock.now() + EDIT_RETRY, outcome.error)
         await self._settle(work, outcome)
+
+    def _handled_by(self, kind: str, officer_id: str, detail: IncidentDetail) -> str | None:
+        """For a copy to an officer who may not act on it (the desk's rule: the routed
+        unit and its superiors), the unit that does; None when they may act."""
+        if kind != "copy":
+            return None
+        chain = Chain.from_json(detail.chain)
+        officer = self.config.officer(officer_id)
+        if officer is not None and officer.unit in chain.answers_to(self.config):
+            return None
+        return chain.unit_name
 
     async def _give_up(self, work: PageWork, error: str) -> None:
         """This contact failed for good: the officer's next contact, else the chain moves on."""
@@ -358,7 +374,7 @@ class Sender:
 
     async def _settle(self, work: Work, outcome: Outcome) -> None:
         kept = await self.store.outbox.settle(work, outcome, self.clock.now())
-        self._log_retry(outcome)
+        self._log_outcome(work, outcome)
         if not kept:
             self.stats.lost_leases += 1
             log.warning(
@@ -368,13 +384,30 @@ class Sender:
                 type(outcome).__name__,
             )
 
-    def _log_retry(self, outcome: Outcome) -> None:
+    def _log_outcome(self, work: Work, outcome: Outcome) -> None:
+        """An alert that waits is said, with why and until when (local time)."""
         if isinstance(outcome, Retry):
             log.warning(
-                "send failed, retrying at %s: %s",
-                outcome.at.isoformat(timespec="seconds"),
+                "%s not sent yet, retrying at %s: %s",
+                _describe(work),
+                self._local(outcome.at),
                 outcome.error,
             )
+        elif isinstance(outcome, Held):
+            first = work.pages[0] if isinstance(work, DigestWork) else work
+            officer = first.officer_id if isinstance(first, PageWork) else "?"
+            person = self.config.officer(officer)
+            log.warning(
+                "%s to %s held until %s: at most %d alerts a minute to one officer;"
+                " what waits goes as one digest",
+                _describe(work),
+                officer,
+                self._local(outcome.until),
+                person.rate_per_minute if person else 6,
+            )
+
+    def _local(self, at: datetime) -> str:
+        return at.astimezone(self.renderer.tz).strftime("%H:%M:%S")
 
 
 def _describe(work: Work) -> str:

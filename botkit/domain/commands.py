@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 COMMANDS = ("ack", "confirm", "false", "resolve", "incidents", "oncall")
+# Answered for anyone who asks in private: what this person may do here.
+HELP_COMMANDS = ("help", "start")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,12 @@ class OfficerCommand:
     chat_id: str | None = None
     reply_ref: str | None = None
     event_id: str | None = None  # the platform's identity of the press or message
+
+    @property
+    def in_private(self) -> bool:
+        """Typed or pressed in the sender's private chat with the bot (on every platform
+        botkit speaks, a private chat's id is the user's id)."""
+        return self.chat_id is None or self.chat_id == self.sender_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from botkit.domain import (
     OfficerCommand,
     next_state,
 )
+from botkit.domain.commands import COMMANDS, HELP_COMMANDS
 from botkit.domain.incident import ACTIONS, OPEN_STATES
 from botkit.escalation.chain import Chain
 from botkit.escalation.engine import REMINDED_STATES, EscalationEngine
@@ -54,23 +55,36 @@ class OfficerDesk:
                 return officer.id
         return None
 
-    async def handle(self, tx: Transaction, cmd: OfficerCommand) -> str:
-        """Act on the command; returns the reply for the officer."""
+    async def handle(self, tx: Transaction, cmd: OfficerCommand) -> str | None:
+        """Act on the command; returns the reply for the sender's private chat, or None
+        when nothing is to be said (a resident trying a command in a group: answering
+        there would only show the group how the police's bot works)."""
         now = self.engine.clock.now()
         officer_id = self.officer_for(cmd.platform, cmd.sender_id)
+        if cmd.command in HELP_COMMANDS:
+            return self._help(officer_id) if officer_id or cmd.in_private else None
         if officer_id is None:
             await tx.audit.record(
                 now,
                 f"{cmd.platform}:unregistered",
                 f"refused.{cmd.command}",
                 f"incident:{cmd.argument}",
-                {"reason": "not an officer"},
+                {"reason": "not an officer", "private": cmd.in_private},
             )
-            return self.texts.get("reply.not_officer")
+            return self.texts.get("reply.not_officer") if cmd.in_private else None
         verb = self.verbs.get(cmd.command)
         if verb is None:
             return self.texts.get("reply.unknown_command")
         return await verb(tx, cmd, officer_id, now)
+
+    def _help(self, officer_id: str | None) -> str:
+        """The commands this person may use (a resident may use none of them yet)."""
+        t = self.texts
+        if officer_id is None:
+            return t.get("help.resident")
+        lines = [t.get("help.officer", name=self._name(officer_id))]
+        lines += [t.get(f"help.{command}") for command in COMMANDS]
+        return "\n".join(lines)
 
     def _unit_of(self, officer_id: str) -> str:
         officer = self.config.officer(officer_id)

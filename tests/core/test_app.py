@@ -210,3 +210,44 @@ def test_adapters_get_the_bots_data_dir_unless_their_section_names_one(tmp_path:
     adapters = build_adapters(parse_config(raw), tmp_path)
     assert adapters["console"].settings.option("data_dir") == str(tmp_path / "state")
     assert adapters["other"].settings.option("data_dir") == "/elsewhere"
+
+
+async def test_officers_business_is_answered_in_private_and_strangers_not_in_the_group(
+    app: App,
+) -> None:
+    """The console group is `console`; an officer's private chat is their contact."""
+    from botkit.domain import OfficerCommand
+    from botkit.outbound import SendText
+
+    def cmd(sender: str, command: str, chat: str | None, n: str) -> OfficerCommand:
+        return OfficerCommand(
+            "console", sender, command, "1", T0, chat_id=chat, reply_ref=f"r{n}", event_id=n
+        )
+
+    worker = await accepted(app, hoax())
+    await worker.run_once()
+    inbox = app.inbox()
+    await inbox.submit_many(
+        [
+            cmd("thanh", "ack", "console", "c1"),  # an officer, typed in the group
+            cmd("stranger", "confirm", "console", "c2"),  # a resident, in the group
+            cmd("stranger", "confirm", "stranger", "c3"),  # a resident, in private
+            cmd("thanh", "incidents", "thanh", "c4"),  # an officer, in private
+        ]
+    )
+    await worker_of(app, inbox).run_once()
+    await app.sender.run_once()
+    assert isinstance(app.dispatcher, RecordingDispatcher)
+    texts = [
+        (a.chat_id, a.text, a.reply_to)
+        for _, a in app.dispatcher.sent
+        if isinstance(a, SendText) and not a.text.startswith("🚨")
+    ]
+    by_chat = sorted(texts, key=lambda t: (t[0], t[1]))
+    assert [chat for chat, _, _ in by_chat] == ["stranger", "thanh", "thanh"]  # none to the group
+    [(_, refusal, refusal_to), (_, listing, listing_to), (_, done, done_to)] = by_chat
+    assert "chỉ cán bộ" in refusal and refusal_to == "rc3"
+    assert "Các vụ đang mở" in listing and listing_to == "rc4"
+    assert "Đã tiếp nhận" in done and done_to is None  # not a reply to a message in the group
+    refused = [e for e in await app.store.audit.log() if e["action"] == "refused.confirm"]
+    assert len(refused) == 2  # both strangers' tries are on record, answered or not

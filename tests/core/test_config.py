@@ -54,6 +54,12 @@ def test_a_wrong_value_is_named(path: str, value: Any, expected: str) -> None:
     assert expected in str(info.value)
 
 
+def test_a_misspelt_commune_in_the_config_gets_did_you_mean() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(broken("jurisdiction.default", "Xã Ea Tuul"))
+    assert "did you mean Xã Ea Tul (24277)" in str(info.value)
+
+
 def test_commune_names_are_matched_as_residents_write_them() -> None:
     raw = broken("jurisdiction.default", "cu mgar")
     assert parse_config(raw).jurisdiction.default == 24280
@@ -93,3 +99,20 @@ def test_roster_gaps_and_overlaps_are_reported() -> None:
     problems = config_problems(parse_config(raw))
     assert any("11:00–12:00 shifts overlap" in p for p in problems)
     assert any("19:00–" in p and "nobody on duty" in p for p in problems)
+
+
+def test_an_enabled_adapter_whose_token_variable_is_not_set_is_reported() -> None:
+    from botkit.checks import environment_problems
+
+    raw = copy.deepcopy(BASE_CONFIG)
+    raw["adapters"] = {
+        "tg": {"token_env": "TG_TOKEN", "webhook_secret_env": "TG_SECRET"},
+        "off": {"enabled": False, "token_env": "OFF_TOKEN"},
+    }
+    config = parse_config(raw)
+    assert environment_problems(config, {"TG_TOKEN": "123:abc"}) == [
+        "adapters.tg.webhook_secret_env: $TG_SECRET is not set on this machine"
+    ]
+    problems = environment_problems(config, {})
+    assert len(problems) == 2 and not any("OFF_TOKEN" in p for p in problems)
+    assert not any("123:abc" in p for p in environment_problems(config, {"TG_TOKEN": "123:abc"}))

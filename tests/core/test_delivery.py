@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -205,3 +206,17 @@ async def test_two_processes_on_one_database_send_each_page_once(
     assert {r.status for r in rows} == {"sent"} and {r.ambiguous for r in rows} == {0}
     await one.store.close()
     await two.store.close()
+
+
+async def test_an_alert_that_waits_is_said_with_why_and_until_when(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="botkit.delivery.sender")
+    h.dispatcher.fail_next = 1  # the platform drops the first try
+    await h.flag(text="tin giả số 0", content_key="k0")
+    said = [r.getMessage() for r in caplog.records]
+    assert any("alert 1 not sent yet, retrying at" in m for m in said), said
+    for i in range(1, 8):
+        await h.flag(text=f"tin giả số {i}", content_key=f"k{i}")
+    held = [r.getMessage() for r in caplog.records if "held until" in r.getMessage()]
+    assert held and "to thanh held until" in held[0] and "at most 6 alerts a minute" in held[0]

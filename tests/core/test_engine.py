@@ -209,6 +209,21 @@ async def test_message_naming_another_commune_goes_there_with_copy(h: Harness) -
     assert h.pages_to("u-thanh") == 1  # the group's own commune in copy
 
 
+async def test_a_copy_to_another_unit_reads_without_buttons_it_could_not_use(h: Harness) -> None:
+    incident_id = await h.flag(
+        category="crime_report", text="trộm bò ở xã Quảng Phú", places=(QUANG_PHU,)
+    )
+    [routed] = [a for a in h.dispatcher.to("u-hoa") if isinstance(a, SendText)]
+    [copy] = [a for a in h.dispatcher.to("u-thanh") if isinstance(a, SendText)]
+    assert routed.buttons and "Lệnh: /ack" in routed.text
+    assert copy.buttons == () and "/ack" not in copy.text
+    assert "Bản sao để nắm tình hình" in copy.text
+    # The routed officer acts: the copy's reader sees the new state, still without buttons.
+    await h.command("u-hoa", "ack", incident_id)
+    edits = [a for a in h.dispatcher.to("u-thanh") if not isinstance(a, SendText)]
+    assert edits and all(e.buttons == () for e in edits)  # type: ignore[attr-defined]
+
+
 async def test_running_chain_keeps_its_snapshot_after_config_change(
     h: Harness, t0: datetime
 ) -> None:
@@ -321,3 +336,14 @@ async def test_incidents_and_oncall_commands(h: Harness) -> None:
     listing = await h.command("u-thanh", "incidents")
     assert "#1" in listing or "fake_news" in listing
     assert "Y Thành" in await h.command("u-thanh", "oncall")
+
+
+async def test_help_lists_what_this_person_may_do(h: Harness) -> None:
+    officer = await h.command("u-thanh", "help")
+    assert officer.startswith("Chào đồng chí")
+    for command in ("/ack", "/confirm", "/false", "/resolve", "/incidents", "/oncall"):
+        assert command in officer
+    resident = await h.command("stranger", "start")
+    assert "chỉ dành cho cán bộ" in resident and "/ack" not in resident
+    log = await h.store.audit.log()
+    assert not any(e["action"].startswith("refused.") for e in log)  # asking is no offence

@@ -75,6 +75,14 @@ async def test_an_unknown_commune_gets_a_clear_reply(desk: Desk) -> None:
     assert "Không tìm thấy" in sent.text and await desk.store.groups.get("test", "g-new") is None
 
 
+async def test_a_misspelt_commune_gets_did_you_mean_with_names_and_codes(desk: Desk) -> None:
+    await desk.handle(GroupSetup("test", "g-new", "Quang Phuu", "admin-1"))
+    sent = await desk.last_reply()
+    assert "Không tìm thấy" in sent.text and "Có phải" in sent.text
+    assert f"Xã Quảng Phú ({QUANG_PHU})" in sent.text
+    assert await desk.store.groups.get("test", "g-new") is None
+
+
 async def test_migration_keeps_the_binding_and_is_idempotent(desk: Desk) -> None:
     await desk.handle(GroupSetup("test", "-100", "Quảng Phú", "admin"))
     for _ in range(2):

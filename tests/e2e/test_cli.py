@@ -82,8 +82,11 @@ def test_console_through_stdin_flags_and_alerts(workdir: Path) -> None:
     # The alert as delivered to the officer on duty: the shipped roster has Y Thành from 07:00
     # to 18:59 and Bình overnight, and `botkit run` reads the real clock.
     assert re.search(r"── tới (thanh|binh) \[c\d+\]\n🚨 Vụ #1", out), out
-    assert "Đã tiếp nhận" in out  # the officer's command worked
-    assert "chỉ cán bộ đã đăng ký" in out  # a stranger is refused
+    # The officer's command worked, and its answer went to the officer's private chat.
+    assert re.search(r"── tới thanh \[c\d+\]\nVụ #1: Đã tiếp nhận", out), out
+    # A stranger's command in the residents' group gets no answer there (nor anywhere).
+    assert "chỉ cán bộ đã đăng ký" not in out
+    assert "── tới console" not in out
     assert (workdir / "var" / "botkit.sqlite3").exists()
 
 
