@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_telegram.py
 	$(BIN)/python bench/bench_faults.py
 	$(BIN)/python bench/bench_fleet.py
+	$(BIN)/python bench/bench_fleet_faults.py
 
 # Retrain the shipped model from the seed corpus and promote it.
 model: $(STAMP)

@@ -374,6 +374,10 @@ def _output(path: Path, *, force: bool | None, option: str = "--output") -> None
         _input_error(str(exc).replace("--output", option, 1))
 
 
+# Python's csv module refuses a field over this; plain lines are held to the same bound.
+MAX_FIELD_CHARS = 131_072
+
+
 def _input_error(message: str) -> NoReturn:
     """A mistake in what the user gave: one line, exit code 2."""
     err.print(message, markup=False, highlight=False)
@@ -407,6 +411,10 @@ def _read_rows(source: str, text_column: str, id_column: str | None) -> list[tup
             _input_error(f"{source}: no column {text_column!r}; columns: {', '.join(header)}")
         if id_column is not None:
             _input_error(f"--id-column {id_column}: stdin is plain lines, not a CSV with a header")
+        for number, line in enumerate(lines, start=1):
+            if len(line) > MAX_FIELD_CHARS:
+                # The same bound as a CSV field: no chat message is that long.
+                _input_error(f"stdin: line {number}: over 128 KiB, too long for one message")
         return [(str(i), line) for i, line in enumerate(lines, start=1) if line.strip()]
     if id_column is not None and id_column not in header:
         _input_error(f"{name}: no column {id_column!r} (--id-column); columns: {', '.join(header)}")

@@ -198,7 +198,7 @@ async def test_malformed_update_is_skipped_and_the_next_processed(
 async def test_a_button_pressed_by_a_non_officer_is_refused(
     cls: AdapterClass, system_factory: Callable[..., Any]
 ) -> None:
-    async with system_factory(cls, rate_chat_per_second=0) as s:
+    async with system_factory(cls, rate_chat_per_second=0, callback_answer_seconds=1) as s:
         await bind_group(s)
         s.api.push_update(post(GROUP, HOAX))
         _, incident = await s.alert()

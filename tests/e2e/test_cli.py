@@ -380,6 +380,7 @@ def test_sigterm_stops_after_handling_what_was_accepted(workdir: Path) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "⚑ opened #1 crime_report" in seen and "done: 1 message(s), 1 flag(s)" in out
+    assert "Traceback" not in err  # a clean stop is not a crash
 
 
 def test_sigterm_under_an_unthrottled_writer_ends_in_time_and_keeps_the_rest(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -40,11 +41,12 @@ def test_classify_names_a_csv_field_over_the_limit(workdir: Path) -> None:
     _one_line(result, "big.csv: line 3: a field over 128 KiB")
 
 
-def test_classify_takes_a_plain_line_longer_than_a_csv_field(workdir: Path) -> None:
-    """A message of 150 KB typed on stdin is a message, not a broken CSV header."""
-    result = botkit("classify", cwd=workdir, stdin="co trom xe may " * 10_000 + "\n")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count("\n") == 1
+def test_classify_refuses_a_plain_line_over_128_kib_and_takes_100_kb(workdir: Path) -> None:
+    result = botkit("classify", cwd=workdir, stdin="xin chao\n" + "co trom xe may " * 10_000)
+    _one_line(result, "stdin: line 2: over 128 KiB")
+    ok = botkit("classify", cwd=workdir, stdin="co trom xe may " * 6_600 + "\n")  # 99 KB
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.count("\n") == 1
 
 
 def test_classify_refuses_an_id_column_that_is_not_there(workdir: Path) -> None:
@@ -96,3 +98,19 @@ def test_replay_with_skipped_input_says_how_many_and_exits_1(workdir: Path) -> N
     assert result.returncode == 1, result.stderr
     assert "replayed 1 message" in result.stdout and "2 input error(s), skipped" in result.stdout
     assert (workdir / "events.jsonl").read_text() == ""  # the run ended: its (empty) results
+
+
+def test_a_hash_key_too_short_is_one_line(workdir: Path) -> None:
+    result = botkit("run", cwd=workdir, stdin="xin chao\n", env={"BOTKIT_HASH_KEY": "short"})
+    _one_line(result, "hash key error: the hash key from $BOTKIT_HASH_KEY is shorter than 16")
+
+
+@pytest.mark.parametrize("province", ["99", '"Không Có"'])
+def test_an_unknown_province_is_one_line(workdir: Path, province: str) -> None:
+    config = (workdir / "config.toml").read_text(encoding="utf-8")
+    broken = re.sub(r"(?m)^province = 66\b", f"province = {province}", config)
+    assert broken != config
+    (workdir / "config.toml").write_text(broken, encoding="utf-8")
+    result = botkit("check-config", cwd=workdir)
+    assert result.returncode == 2 and "no such province" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
