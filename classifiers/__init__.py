@@ -3,34 +3,49 @@
 Import the submodules directly for the full API; the main names are re-exported here.
 """
 
-from classifiers.card import ModelCard
-from classifiers.corpus import (
-    DEFAULT_LABELS,
-    LabelledData,
-    TrainingDataError,
-    data_sha256,
-    heldout_corpus,
-    read_labelled_csv,
-    seed_corpus,
-)
-from classifiers.evaluation import EvalReport, evaluate, plot_report
-from classifiers.model import TextClassifier
-from classifiers.normalize import (
-    Evidence,
-    NormalizedText,
-    canonical_text,
-    fold_diacritics,
-    normalize,
-)
-from classifiers.persistence import LoadedModel, ModelLoadError, load_model, save_model
-from classifiers.registry import (
-    CurrentModel,
-    ModelInfo,
-    ModelRegistry,
-    PromotionRefused,
-    PromotionResult,
-)
-from classifiers.training import train_model
+from importlib import import_module
+from typing import Any
+
+# Loaded on first use (PEP 562): importing one light submodule, such as `classifiers.places`
+# for reading a config, must not pull in scikit-learn and spaCy (seconds at every start of
+# a command).
+_WHERE = {
+    "ModelCard": "card",
+    "DEFAULT_LABELS": "corpus",
+    "LabelledData": "corpus",
+    "TrainingDataError": "corpus",
+    "data_sha256": "corpus",
+    "heldout_corpus": "corpus",
+    "read_labelled_csv": "corpus",
+    "seed_corpus": "corpus",
+    "EvalReport": "evaluation",
+    "evaluate": "evaluation",
+    "plot_report": "evaluation",
+    "TextClassifier": "model",
+    "Evidence": "normalize",
+    "NormalizedText": "normalize",
+    "canonical_text": "normalize",
+    "fold_diacritics": "normalize",
+    "normalize": "normalize",
+    "LoadedModel": "persistence",
+    "ModelLoadError": "persistence",
+    "load_model": "persistence",
+    "save_model": "persistence",
+    "CurrentModel": "registry",
+    "ModelInfo": "registry",
+    "ModelRegistry": "registry",
+    "PromotionRefused": "registry",
+    "PromotionResult": "registry",
+    "train_model": "training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'classifiers' has no attribute {name!r}")
+    return getattr(import_module(f"classifiers.{module}"), name)
+
 
 __all__ = [
     "DEFAULT_LABELS",
