@@ -1,8 +1,9 @@
 """A local console: group messages from stdin, alerts and replies printed to stdout.
 
-Each input line is `Name: text` or plain text. Lines starting with `/` are officer
-commands (`/ack 12`); `Name: /ack 12` acts as the officer whose console contact is
-`Name`, a bare command as the configured `operator`.
+Each input line is `Name: text` or plain text, posted in the group. `@Name: text` is Name
+writing to the bot in a private chat (a resident's question or report). Lines starting
+with `/` are officer commands (`/ack 12`); `Name: /ack 12` acts as the officer whose console
+contact is `Name`, a bare command as the configured `operator`.
 
 Message ids are unique across runs (a random run tag and a counter), so a second run's
 reports are never taken for the first run's redelivered. Reading is bounded: while botkit
@@ -125,19 +126,37 @@ class ConsoleAdapter(Adapter):
             return None
         sender: str | None = None
         text = line
+        private = line.lstrip().startswith("@")
+        if private:
+            line = line.lstrip()[1:]
         named = _NAMED.match(line)
         if named and not line.lstrip().startswith(("http://", "https://")):
             sender, text = named.group(1).strip(), named.group(2)
+        elif private:
+            text = line  # `@text`: a private message from someone unnamed
         now = datetime.now(UTC)
+        if private and not _COMMAND.match(text.strip()):
+            resident = sender or "resident"
+            return Message(
+                platform=self.name,
+                chat_id=resident,  # a private chat's id is the person's
+                message_id=self._next_id(),
+                text=text,
+                sent_at=now,
+                sender_id=resident,
+                sender_name=sender,
+                private=True,
+            )
         command = _COMMAND.match(text.strip())
         if command:
+            sender_id = sender or str(self.operator or "console")
             return OfficerCommand(
                 platform=self.name,
-                sender_id=sender or str(self.operator or "console"),
+                sender_id=sender_id,
                 command=command.group(1).lower(),
                 argument=(command.group(2) or "").strip() or None,
                 at=now,
-                chat_id=self.chat,
+                chat_id=sender_id if private else self.chat,
                 event_id=self._next_id(),
             )
         return Message(

@@ -14,9 +14,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from botkit.adapter import Adapter
+from botkit.bulletins import BulletinBoard
 from botkit.classify import ClassifierService
 from botkit.clock import Clock, SystemClock
 from botkit.config import AdapterSettings, Config
+from botkit.contacts import Contacts
 from botkit.delivery import Sender
 from botkit.delivery.render import AlertRenderer
 from botkit.dispatch import AdapterDispatcher, Dispatcher
@@ -33,6 +35,9 @@ from botkit.pipeline import Pipeline
 from botkit.places import PlaceBook
 from botkit.privacy import Pseudonymizer
 from botkit.registry import adapter_class
+from botkit.residents.answers import Answers, build_answers
+from botkit.residents.cases import CaseKeys
+from botkit.residents.desk import ResidentDesk
 from botkit.sealing import Sealer
 from botkit.spool import Spool
 from botkit.storage import Store, open_store
@@ -85,10 +90,13 @@ class App:
     data_dir: Path
     key: HashKey
     on_event: Callable[[AlertEvent], None]
+    base_dir: Path
+    answers: Answers | None
     owner: str = dataclasses.field(default_factory=worker_name)
     # Rebuilt from the config by `assemble` (a reload rebuilds, it does not patch):
     engine: EscalationEngine = dataclasses.field(init=False)
     desk: OfficerDesk = dataclasses.field(init=False)
+    bulletins: BulletinBoard = dataclasses.field(init=False)
     pipeline: Pipeline = dataclasses.field(init=False)
     sender: Sender = dataclasses.field(init=False)
     claims_seen: int = 0
@@ -115,6 +123,7 @@ class App:
         try:
             key = await _hash_key(store, config, data_dir, ephemeral)
             loaded = await asyncio.to_thread(load_classifier_model, config, base_dir, model_dir)
+            answers = await asyncio.to_thread(build_answers, config, base_dir)
             entities = EntityExtractor(config.jurisdiction.province)
             min_score = min((c.threshold for c in config.categories.values()), default=0.5)
             service = ClassifierService(
@@ -129,6 +138,8 @@ class App:
                 data_dir,
                 key,
                 on_event or (lambda _event: None),
+                base_dir,
+                answers,
             )
             app.assemble(config)
             await app.sync_claims()
@@ -152,7 +163,20 @@ class App:
         self.engine = EscalationEngine(
             config, self.store, self.dispatcher, self.clock, texts, self.on_event, self.service
         )
-        self.desk = OfficerDesk(self.engine)
+        contacts = Contacts(config, self.dispatcher)
+        residents = ResidentDesk(
+            config,
+            self.engine,
+            contacts,
+            texts,
+            places,
+            pseudonymizer,
+            CaseKeys(pseudonymizer, self.key.secret),
+        )
+        self.bulletins = BulletinBoard(config, self.store, texts, self.clock)
+        self.desk = OfficerDesk(
+            self.engine, {"answer": residents.answer, "bulletin": self.bulletins.command}
+        )
         onboarding = Onboarding(config, groups, texts, places, self.clock)
         counters = (0, 0) if first else (self.pipeline.messages, self.pipeline.flags)
         window = timedelta(hours=config.grouping.window_hours)
@@ -172,6 +196,9 @@ class App:
             pseudonymizer,
             self.clock,
             self.recent,
+            residents,
+            self.answers,
+            self.bulletins,
         )
         self.pipeline.messages, self.pipeline.flags = counters
         renderer = AlertRenderer(texts, places, ZoneInfo(config.bot.timezone))
@@ -187,6 +214,9 @@ class App:
         return "pipeline" in self.__dict__
 
     def reload(self, config: Config) -> None:
+        # An admin reloads after editing the knowledge file too; a broken file raises
+        # KnowledgeError and the running answers stay. (Some 100 ms of CPU, once per reload.)
+        self.answers = build_answers(config, self.base_dir)
         self.assemble(config)
         log.info("configuration reloaded")
 

@@ -51,6 +51,14 @@ class ClassifierService:
         with self._claims_lock:
             self.claims.add(claim_id, text)
 
+    def places_of(self, texts: list[str]) -> list[tuple[int, ...]]:
+        """The communes each text names (for a resident's private message, which `analyse`
+        reads for places only when it may be flagged)."""
+        if self.entities is None or not texts:
+            return [() for _ in texts]
+        found = self.entities.extract_many(t[:_MAX_CHARS] for t in texts)
+        return [tuple(dict.fromkeys(e.code for e in ents if e.code is not None)) for ents in found]
+
     def analyse(self, texts: list[str]) -> list[Analysis]:
         """Classify a batch; evidence and entities only for messages that may be flagged."""
         if not texts:

@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Coroutine
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -31,6 +32,8 @@ models_app = typer.Typer(
 labels_app = typer.Typer(help="Officers' verdicts as labelled data.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(labels_app, name="labels")
+bulletin_app = typer.Typer(help="Warnings to every group of a commune.", no_args_is_help=True)
+app.add_typer(bulletin_app, name="bulletin")
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -62,8 +65,9 @@ T = TypeVar("T")
 def _job(coro: Coroutine[Any, Any, T]) -> T:
     """Run an async job; a broken model or database is a clear error and exit code 2."""
     from botkit.keys import KeyProblem
+    from botkit.residents.knowledge import KnowledgeError
     from botkit.storage.base import StoreError
-    from classifiers.persistence import ModelLoadError
+    from classifiers.errors import ModelLoadError
 
     try:
         return asyncio.run(coro)
@@ -73,6 +77,8 @@ def _job(coro: Coroutine[Any, Any, T]) -> T:
         err.print(f"store error: {exc}", markup=False, highlight=False)
     except KeyProblem as exc:
         err.print(f"hash key error: {exc}", markup=False, highlight=False)
+    except KnowledgeError as exc:
+        err.print(f"knowledge file error: {exc}", markup=False, highlight=False)
     raise typer.Exit(2)
 
 
@@ -157,10 +163,33 @@ def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
     table.add_row(
         "retention", f"{cfg.bot.retention_days} days (audit {cfg.bot.audit_retention_days})"
     )
+    table.add_row("residents' questions", _knowledge_summary(cfg, config))
     out.print(table)
     for problem in problems:
         err.print(f"[yellow]warning[/]: {problem}", highlight=False)
     out.print("config OK" + (f" with {len(problems)} warning(s)" if problems else ""))
+
+
+def _knowledge_summary(cfg: Config, config_path: Path) -> str:
+    """What answers residents get; a broken knowledge file stops here (exit 2)."""
+    from botkit.residents.knowledge import KnowledgeError, load_knowledge
+
+    settings = cfg.residents
+    if not settings.answers:
+        return "no automatic answers (residents.answers = false)"
+    path = None
+    if settings.knowledge is not None:
+        path = Path(settings.knowledge)
+        path = path if path.is_absolute() else config_path.parent / path
+    try:
+        knowledge = load_knowledge(path)
+    except KnowledgeError as exc:
+        err.print(f"knowledge file error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    return (
+        f"{len(knowledge.procedures)} procedures from {knowledge.source}, "
+        f"answered at probability ≥ {settings.answer_threshold}"
+    )
 
 
 @app.command()
@@ -280,6 +309,124 @@ def status(
         out.print(line, markup=False, highlight=False)
 
 
+class ReportFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    png = "png"
+
+
+@app.command()
+def report(
+    month: Annotated[str, typer.Option("--month", help="The month, as YYYY-MM.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    jurisdiction: Annotated[
+        str | None, typer.Option("--jurisdiction", help="One commune, by code or name.")
+    ] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="table, csv or png.")
+    ] = ReportFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Write here (csv, png; png defaults to report-MONTH.png)."),
+    ] = None,
+) -> None:
+    """A month per commune: messages, flags, incidents, hoaxes, tips, questions, bulletins."""
+    from botkit.outputs import replacing, replacing_path
+    from botkit.places import PlaceBook, UnknownPlace
+    from botkit.reports.command import monthly_report
+    from botkit.reports.monthly import MonthError, month_days
+    from botkit.reports.render import as_csv, as_table, write_png
+    from botkit.texts import Texts
+
+    cfg = _config(config)
+    try:
+        month_days(month)
+        places = PlaceBook(cfg.jurisdiction.province)
+        only = places.code_of(jurisdiction) if jurisdiction is not None else None
+    except (MonthError, UnknownPlace) as exc:
+        err.print(f"report: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    if fmt is ReportFormat.png and output is None:
+        output = Path(f"report-{month}.png")
+    if output is not None:
+        _output(output, force=None)
+    built = _job(monthly_report(cfg, config.resolve().parent, month, only))
+    texts = Texts(cfg.bot.language)
+    if built.empty:
+        where = f" ({jurisdiction})" if jurisdiction else ""
+        month_shown = "/".join(reversed(month.split("-")))
+        out.print(texts.get("report.empty", month=month_shown, where=where), highlight=False)
+        return
+    if fmt is ReportFormat.table:
+        out.print(as_table(built, texts))
+    elif fmt is ReportFormat.csv:
+        text = as_csv(built, texts)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            with replacing(output) as fh:
+                fh.write(text)
+    else:
+        assert output is not None
+        with replacing_path(output) as tmp:
+            write_png(built, texts, tmp)
+    if output is not None:
+        out.print(f"report written to {output}", highlight=False)
+
+
+@bulletin_app.command("send")
+def bulletin_send(
+    jurisdiction: Annotated[
+        str, typer.Option("--jurisdiction", help="A commune (code or name), or 'all'.")
+    ],
+    file: Annotated[Path, typer.Option("--file", help="The bulletin's text (UTF-8).")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait for every group's outcome.")
+    ] = 120.0,
+) -> None:
+    """Post a warning to every group of a commune; print which groups got it and which not."""
+    from botkit.bulletins import MAX_CHARS, MIN_CHARS
+    from botkit.places import PlaceBook, UnknownPlace
+    from botkit.runner import send_bulletin
+
+    cfg = _config(config)
+    try:
+        where = (
+            None
+            if jurisdiction.strip().lower() == "all"
+            else frozenset({PlaceBook(cfg.jurisdiction.province).code_of(jurisdiction)})
+        )
+    except UnknownPlace as exc:
+        _input_error(f"--jurisdiction: {exc}")
+    text = _read_text(file, "--file").strip()
+    if not MIN_CHARS <= len(text) <= MAX_CHARS:
+        _input_error(
+            f"--file {file}: a bulletin has {MIN_CHARS} to {MAX_CHARS} characters, this has"
+            f" {len(text)}"
+        )
+    outcome = _job(send_bulletin(cfg, config.resolve().parent, text, where, wait))
+    if outcome is None:
+        out.print(f"no group belongs to {jurisdiction}: nothing sent", highlight=False)
+        raise typer.Exit(1)
+    for group in outcome.groups:
+        mark = {"sent": "✓", "failed": "✗", "cancelled": "✗"}.get(group.status, "…")
+        detail = f" ({group.error})" if group.error and group.status != "sent" else ""
+        out.print(
+            f"{mark} {group.platform}:{group.chat_id} {group.status}{detail}",
+            markup=False,
+            highlight=False,
+        )
+    waiting = sum(g.status not in ("sent", "failed", "cancelled") for g in outcome.groups)
+    out.print(
+        f"bulletin #{outcome.bulletin.id}: reached {outcome.delivered} of"
+        f" {len(outcome.groups)} group(s), {len(outcome.failed)} failed"
+        + (f", {waiting} still waiting (sent by the running bot)" if waiting else ""),
+        highlight=False,
+    )
+    raise typer.Exit(0 if outcome.delivered == len(outcome.groups) else 1)
+
+
 @app.command("dead-letters")
 def dead_letters_(
     config: ConfigOption = DEFAULT_CONFIG,
@@ -355,7 +502,7 @@ def classify(
 
 
 def _load_model(fn: Any) -> Any:
-    from classifiers.persistence import ModelLoadError
+    from classifiers.errors import ModelLoadError
 
     try:
         return fn()
@@ -382,6 +529,21 @@ def _input_error(message: str) -> NoReturn:
     """A mistake in what the user gave: one line, exit code 2."""
     err.print(message, markup=False, highlight=False)
     raise typer.Exit(2)
+
+
+def _read_text(path: Path, option: str) -> str:
+    """A small UTF-8 text file the user names; every problem is one line and exit 2."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        _input_error(f"{option} {path}: no such file")
+    except OSError as exc:
+        _input_error(f"{option} {path}: {exc.strerror}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        _input_error(f"{option} {path}: not UTF-8 (line {line}); save it as UTF-8")
 
 
 def _read_rows(source: str, text_column: str, id_column: str | None) -> list[tuple[str, str]]:

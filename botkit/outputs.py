@@ -41,3 +41,15 @@ def replacing(path: Path) -> Iterator[IO[str]]:
     finally:
         fh.close()
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def replacing_path(path: Path) -> Iterator[Path]:
+    """Like `replacing`, for a writer that wants a path (an image): a temporary path beside
+    `path`, renamed over it when the block ends without an error."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

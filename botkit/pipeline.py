@@ -9,18 +9,22 @@ Events with no effect (most messages) are marked done together, once per batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from botkit.adapter import InboundEvent
+from botkit.bulletins import BulletinBoard
 from botkit.classify import Analysis, ClassifierService
 from botkit.clock import Clock
 from botkit.codec import encode_action, event_key
 from botkit.config import Config
 from botkit.decide import decide
 from botkit.domain import Message, OfficerCommand
+from botkit.domain.commands import RESIDENT_COMMANDS
 from botkit.escalation import EscalationEngine
 from botkit.escalation.commands import OfficerDesk
 from botkit.groups import GroupDirectory
@@ -28,6 +32,9 @@ from botkit.nearby import RecentHoaxes
 from botkit.onboarding import Onboarding
 from botkit.outbound import SendText
 from botkit.privacy import Pseudonymizer, redact
+from botkit.reports import counting
+from botkit.residents.answers import Answer, Answers
+from botkit.residents.desk import ResidentDesk
 from botkit.storage.base import Store, StoreUnavailable, Transaction
 from botkit.storage.records import FlaggedRecord, NewMessage
 
@@ -62,6 +69,9 @@ class Pipeline:
         pseudonymizer: Pseudonymizer,
         clock: Clock,
         recent: RecentHoaxes,
+        residents: ResidentDesk,
+        answers: Answers | None,
+        bulletins: BulletinBoard,
     ) -> None:
         self.config = config
         self.store = store
@@ -73,12 +83,38 @@ class Pipeline:
         self.pseudonymizer = pseudonymizer
         self.clock = clock
         self.recent = recent
+        self.residents = residents
+        self.answers = answers
+        self.bulletins = bulletins
+        self.counter = counting.Counter(engine.tz)
         self.flags = 0
         self.messages = 0
 
     async def analyse(self, messages: Sequence[Message]) -> list[Analysis]:
         # CPU-bound: one batched call in a worker thread keeps the event loop free.
         return await asyncio.to_thread(self.service.analyse, [m.text for m in messages])
+
+    async def read_private(
+        self, messages: Sequence[Message], analyses: Sequence[Analysis]
+    ) -> list[tuple[Answer | None, tuple[int, ...]]]:
+        """For residents' private messages: the answer on a procedure, and the communes
+        named (None and () for group messages)."""
+        asked = [m.text for m in messages if m.private]
+        if not asked:
+            return [(None, ()) for _ in messages]
+
+        def read() -> tuple[list[Answer | None], list[tuple[int, ...]]]:
+            found: list[Answer | None] = [None] * len(asked)
+            if self.answers is not None:
+                found = self.answers.find(asked)
+            return found, self.service.places_of(asked)
+
+        answers, places = await asyncio.to_thread(read)
+        known = iter(zip(answers, places, strict=True))
+        return [
+            next(known) if m.private else (None, ())
+            for m, a in zip(messages, analyses, strict=True)
+        ]
 
     async def process(self, items: Sequence[Inbound]) -> list[Failure]:
         """Handle events in order; each run of messages is classified as one batch.
@@ -87,7 +123,9 @@ class Pipeline:
         classified knowing that claim.
         """
         failures: list[Failure] = []
-        no_effect: list[Inbound] = []
+        no_effect: list[tuple[Inbound, int]] = []
+        with contextlib.suppress(StoreUnavailable):  # the last known bulletins do meanwhile
+            await self.bulletins.refresh()
         run: list[Inbound] = []
         for item in [*items, None]:
             if item is not None and isinstance(item.event, Message):
@@ -100,27 +138,34 @@ class Pipeline:
                 failure = await self._other(item)
                 if failure is not None:
                     failures.append(failure)
-        failures += await self._finish(no_effect)
+        failures += await self.finish(no_effect)
         return failures
 
-    async def _messages(self, run: list[Inbound], no_effect: list[Inbound]) -> list[Failure]:
+    async def _messages(
+        self, run: list[Inbound], no_effect: list[tuple[Inbound, int]]
+    ) -> list[Failure]:
         messages = [item.event for item in run if isinstance(item.event, Message)]
         try:
             analyses = await self.analyse(messages)
+            private = await self.read_private(messages, analyses)
         except Exception as exc:
             log.exception("classifying %d message(s) failed; kept for a retry", len(run))
             return [Failure(item, f"{type(exc).__name__}: {exc}") for item in run]
         failures: list[Failure] = []
-        for item, analysis in zip(run, analyses, strict=True):
-            failure = await self.apply(item, analysis, no_effect)
+        for item, analysis, (answer, places) in zip(run, analyses, private, strict=True):
+            if isinstance(item.event, Message) and item.event.private:
+                failure = await self.answer_privately(item, analysis, answer, places)
+            else:
+                failure = await self.apply(item, analysis, no_effect)
             if failure is not None:
                 failures.append(failure)
         return failures
 
     async def apply(
-        self, item: Inbound, analysis: Analysis, no_effect: list[Inbound]
+        self, item: Inbound, analysis: Analysis, no_effect: list[tuple[Inbound, int]]
     ) -> Failure | None:
-        """Decide on one classified message and commit its effects (none: `no_effect`)."""
+        """Decide on one classified message and commit its effects (none: `no_effect`, with
+        the group's commune for the count of messages read)."""
         message = item.event
         assert isinstance(message, Message)
         self.messages += 1
@@ -128,16 +173,52 @@ class Pipeline:
             jurisdiction = await self.groups.jurisdiction(message.platform, message.chat_id)
         except StoreUnavailable as exc:
             return Failure(item, str(exc), storage=True)
-        flag = decide(self.config, message, analysis, jurisdiction, self.pseudonymizer)
+        flag = None
+        if not self.bulletins.is_bulletin(analysis.canonical):  # the police's own words
+            flag = decide(self.config, message, analysis, jurisdiction, self.pseudonymizer)
         if flag is None:
-            no_effect.append(item)
+            no_effect.append((item, jurisdiction))
             return None
         flag = self.recent.fold(flag, self.clock.now())
         self.flags += 1
         record = self._record(message, analysis, flag.category, flag.score)
-        return await self._committed(
-            item, functools.partial(self.engine.handle_flag, flag=flag, record=record)
+        now = self.clock.now()
+
+        async def effect(tx: Transaction) -> None:
+            await self.engine.handle_flag(tx, flag, record)
+            await self.counter.add(tx, now, jurisdiction, counting.MESSAGES)
+            await self.counter.add(tx, now, jurisdiction, counting.FLAG + flag.category)
+
+        return await self._committed(item, effect)
+
+    async def answer_privately(
+        self, item: Inbound, analysis: Analysis, answer: Answer | None, places: tuple[int, ...]
+    ) -> Failure | None:
+        """A resident wrote to the bot: a report is routed like a flag, a question answered."""
+        message = item.event
+        assert isinstance(message, Message)
+        self.messages += 1
+        places = analysis.places or places
+        jurisdiction = self.residents.jurisdiction(places)
+        flag = decide(self.config, message, analysis, jurisdiction, self.pseudonymizer)
+        record: FlaggedRecord | None = None
+        now = self.clock.now()
+        if flag is not None:
+            flag = self.recent.fold(flag, now)
+            self.flags += 1
+            record = self._record(message, analysis, flag.category, flag.score)
+        effect = functools.partial(
+            self.residents.handle,
+            message=message,
+            key=self.pseudonymizer.hash("event", event_key(message)),
+            now=now,
+            places=places,
+            short=len(analysis.canonical) < self.config.bot.short_message_chars,
+            flag=flag,
+            record=record,
+            answer=answer,
         )
+        return await self._committed(item, effect)
 
     def _record(
         self, message: Message, analysis: Analysis, category: str, score: float
@@ -168,7 +249,12 @@ class Pipeline:
         return await self._committed(item, lambda tx: self.onboarding.handle(tx, event, key))
 
     async def _command(self, tx: Transaction, cmd: OfficerCommand, key: str) -> None:
-        reply = await self.desk.handle(tx, cmd)
+        verb = RESIDENT_COMMANDS.get(cmd.command)
+        if verb is not None:
+            # A resident's command: only in private (in a group it would tell everyone).
+            reply = await self.residents.command(tx, cmd, verb) if cmd.in_private else None
+        else:
+            reply = await self.desk.handle(tx, cmd)
         if reply is None:
             return
         # Officers' business never goes into a residents' group: the answer goes to the
@@ -200,12 +286,23 @@ class Pipeline:
             return Failure(item, f"{type(exc).__name__}: {exc}")
         return None
 
-    async def _finish(self, no_effect: list[Inbound]) -> list[Failure]:
-        ids = [item.entry_id for item in no_effect if item.entry_id is not None]
+    async def finish(self, no_effect: list[tuple[Inbound, int]]) -> list[Failure]:
+        """Mark the messages without effect done, and count them, in one transaction."""
+        if not no_effect:
+            return []
+        ids = [item.entry_id for item, _ in no_effect if item.entry_id is not None]
+        read = Counter(jurisdiction for _, jurisdiction in no_effect)
+        now = self.clock.now()
+
+        async def effect(tx: Transaction) -> None:
+            await tx.intake.done(ids, now)
+            for jurisdiction, count in sorted(read.items()):
+                await self.counter.add(tx, now, jurisdiction, counting.MESSAGES, count)
+
         try:
-            await self.store.intake.done(ids, self.clock.now())
+            await self.store.run_transaction(effect)
         except StoreUnavailable as exc:
-            return [Failure(item, str(exc), storage=True) for item in no_effect]
+            return [Failure(item, str(exc), storage=True) for item, _ in no_effect]
         return []
 
 

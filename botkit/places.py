@@ -7,6 +7,10 @@ from functools import cached_property
 from classifiers.places import Place, communes_of, find_place, similar_places
 
 
+class UnknownPlace(ValueError):
+    """A commune named on the command line that the province does not have."""
+
+
 class PlaceBook:
     def __init__(self, province: int) -> None:
         self.province = province
@@ -28,3 +32,16 @@ class PlaceBook:
 
     def __contains__(self, code: int) -> bool:
         return code in self._by_code
+
+    def code_of(self, query: str) -> int:
+        """A commune by code or by name as people write it; UnknownPlace, with suggestions."""
+        if query.strip().isdigit():
+            if int(query) in self:
+                return int(query)
+        else:
+            place = self.find(query)
+            if place is not None:
+                return place.code
+        similar = ", ".join(f"{p.name} ({p.code})" for p in self.similar(query))
+        hint = f"; did you mean {similar}?" if similar else ""
+        raise UnknownPlace(f"{query!r} is no commune or ward of province {self.province}{hint}")

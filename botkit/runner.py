@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import functools
 import json
 import logging
 import signal
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from botkit.app import App, build_adapters
+from botkit.bulletins import BulletinOutcome
 from botkit.clock import VirtualClock
 from botkit.config import Config, ConfigError, load_config
 from botkit.dispatch import AdapterDispatcher, Dispatcher, DryRunDispatcher
@@ -24,6 +26,7 @@ from botkit.domain import AlertEvent, AlertEventKind, Message
 from botkit.outputs import replacing
 from botkit.pipeline import Inbound
 from botkit.registry import UnknownAdapter, replay_reader
+from botkit.residents.knowledge import KnowledgeError
 from botkit.runtime import serve
 from botkit.sources import SourceTaken
 from botkit.storage import open_store
@@ -61,7 +64,7 @@ def _reload_on_sighup(app: App, path: Path) -> None:
     def reload() -> None:
         try:
             app.reload(load_config(path))
-        except ConfigError as exc:
+        except (ConfigError, KnowledgeError) as exc:
             log.error("config reload refused, keeping the running config: %s", exc)
 
     with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -219,9 +222,10 @@ async def _replay(
                     await app.engine.run_due()
                     await app.sender.run_once()
                     next_due = await app.store.timers.next_due()
-                no_effect: list[Inbound] = []
+                no_effect: list[tuple[Inbound, int]] = []
                 if await app.pipeline.apply(Inbound(message), analysis, no_effect) is not None:
                     failures += 1
+                failures += len(await app.pipeline.finish(no_effect))  # counts it as read
                 if not no_effect:  # something happened: send it now, on this message's time
                     await app.sender.run_once()
                     next_due = await app.store.timers.next_due()
@@ -283,3 +287,48 @@ async def dead_letters(config: Config, base_dir: Path, requeue: bool) -> list[De
         return letters
     finally:
         await store.close()
+
+
+async def send_bulletin(
+    config: Config,
+    base_dir: Path,
+    text: str,
+    jurisdictions: frozenset[int] | None,
+    wait_seconds: float,
+) -> BulletinOutcome | None:
+    """Publish a bulletin and send it from this process (a running bot's sender may take a
+    share: the outbox's leases keep each message to one sender); wait for every group's
+    outcome, report it, and return it (None: no group in those communes)."""
+    adapters = build_adapters(config, base_dir)
+    dispatcher = AdapterDispatcher(adapters)
+    app = await App.build(config, base_dir, dispatcher=dispatcher)
+    stop = asyncio.Event()
+    sender: asyncio.Task[None] | None = None
+    try:
+        await dispatcher.prepare()
+        bulletin_id, groups = await app.store.run_transaction(
+            functools.partial(
+                app.bulletins.publish, text=text, author="cli", jurisdictions=jurisdictions
+            )
+        )
+        if not groups:
+            return None
+        sender = asyncio.create_task(app.sender.run(stop))
+        bulletin = await app.store.bulletins.get(bulletin_id)
+        assert bulletin is not None
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        outcome = await app.bulletins.outcome(bulletin)
+        while not outcome.finished and asyncio.get_running_loop().time() < deadline:
+            app.sender.wake.set()
+            await asyncio.sleep(0.2)
+            outcome = await app.bulletins.outcome(bulletin)
+        await app.bulletins.settle()  # counted for the month, once, if all are settled
+        return outcome
+    finally:
+        stop.set()
+        if sender is not None:
+            await sender
+        for adapter in adapters.values():
+            with contextlib.suppress(Exception):
+                await adapter.close()
+        await app.close()

@@ -52,13 +52,15 @@ async def supervise(adapter: Adapter, inbox: Inbox, max_delay: float = 60.0) -> 
 
 
 async def housekeeping(app: App, stop: asyncio.Event, tick_seconds: float) -> None:
-    """Due escalation steps, claims confirmed elsewhere, the daily purge."""
+    """Due escalation steps, claims confirmed elsewhere, bulletins to report, the purge."""
     trouble = False
     while not stop.is_set():
         try:
             if await app.engine.run_due():
                 app.sender.wake.set()
             await app.sync_claims()
+            if await app.bulletins.settle():
+                app.sender.wake.set()  # the officers' reports of bulletins sent
             await app.purge_if_due()
             if trouble:
                 log.warning("housekeeping runs again")

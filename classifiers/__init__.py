@@ -28,7 +28,7 @@ _WHERE = {
     "fold_diacritics": "normalize",
     "normalize": "normalize",
     "LoadedModel": "persistence",
-    "ModelLoadError": "persistence",
+    "ModelLoadError": "errors",
     "load_model": "persistence",
     "save_model": "persistence",
     "CurrentModel": "registry",

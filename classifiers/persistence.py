@@ -17,6 +17,7 @@ from typing import Final
 import skops.io as sio
 
 from classifiers.card import ModelCard
+from classifiers.errors import ModelLoadError
 from classifiers.model import TextClassifier
 
 MODEL_FILE: Final = "model.skops"
@@ -25,10 +26,6 @@ CARD_MARKDOWN: Final = "CARD.md"
 
 TRUSTED_TYPES: Final = ("classifiers.model.TextClassifier",)
 """Types beyond skops' defaults (numpy arrays, builtins) a model file may contain."""
-
-
-class ModelLoadError(RuntimeError):
-    """A model directory that cannot be used; the message names the file and the reason."""
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from botkit.domain.commands import COMMANDS
+from botkit.domain.commands import COMMANDS, PRIVATE_COMMANDS
 
 OFFICER_COMMANDS: Final = frozenset(COMMANDS)
+# What a private chat may carry: officers' commands, help, and residents' commands.
+DIRECT_COMMANDS: Final = PRIVATE_COMMANDS
 SETUP_COMMAND: Final = "setup"
 # Buttons botkit puts under messages: the alert lifecycle, and picking a group's commune.
 BUTTON_ACTIONS: Final = frozenset({"ack", "confirm", "false", "resolve", SETUP_COMMAND})

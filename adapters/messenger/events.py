@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.kit.commands import OFFICER_COMMANDS, Command, parse_button, parse_command
+from adapters.kit.commands import (
+    DIRECT_COMMANDS,
+    OFFICER_COMMANDS,
+    Command,
+    parse_button,
+    parse_command,
+)
 from adapters.kit.text import clip
 from adapters.kit.webhook import Malformed
 from botkit.adapter import InboundEvent
@@ -154,8 +160,8 @@ def _message(
         return None  # a sticker, a photo, a like: nothing to read
     typed = parse_command(text, None)
     if typed is not None:
-        if typed.name not in OFFICER_COMMANDS:
-            return None  # /start, /setup, another bot's command: not a resident's report
+        if typed.name not in DIRECT_COMMANDS:
+            return None  # /setup, another bot's command: not a resident's report
         return _command(ctx, sender, typed, at, mid, mid)
     body, cut = clip(text, ctx.max_text_chars)
     reply = message.get("reply_to")
@@ -169,6 +175,7 @@ def _message(
         sender_id=sender,
         reply_to=reply_to if isinstance(reply_to, str) else None,
         extra=(("truncated", "1"),) if cut else (),
+        private=True,
     )
 
 

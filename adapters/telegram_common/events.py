@@ -130,8 +130,13 @@ async def convert_message(view: MessageView, ctx: ConvertContext, *, edited: boo
     if command is not None and (edited or not command.name):
         return NOTHING  # commands act once, when sent; other bots' commands are theirs
     if view.chat_type == "private":
-        if command is None or view.sender_id is None:
-            return NOTHING  # in private chats botkit reads officers' commands only
+        if view.sender_id is None:
+            return NOTHING
+        if command is None:
+            if edited:
+                return NOTHING  # a resident's question is answered once, as first sent
+            # A resident's question or report, for the core to answer or route.
+            return Converted((_core_message(view, text, ctx, edited=False, private=True),))
         return Converted((_officer_command(view, command, ctx),), owned=True)
     if view.chat_type not in GROUP_TYPES:
         return NOTHING
@@ -178,7 +183,9 @@ def _officer_command(view: MessageView, command: Command, ctx: ConvertContext) -
     )
 
 
-def _core_message(view: MessageView, text: str, ctx: ConvertContext, *, edited: bool) -> Message:
+def _core_message(
+    view: MessageView, text: str, ctx: ConvertContext, *, edited: bool, private: bool = False
+) -> Message:
     text, cut = clip(text, ctx.max_text_chars)
     extra: list[tuple[str, str]] = []
     if view.text is None:
@@ -206,6 +213,7 @@ def _core_message(view: MessageView, text: str, ctx: ConvertContext, *, edited: 
         edited=edited,
         chat_title=view.chat_title,
         extra=tuple(extra),
+        private=private,
     )
 
 

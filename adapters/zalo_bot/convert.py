@@ -140,6 +140,7 @@ def to_events(
             sender_name=update.sender_name,
             is_caption=update.text is None,
             extra=tuple(extra),
+            private=update.chat_type == PRIVATE,
         ),
     )
 

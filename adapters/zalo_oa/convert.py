@@ -66,11 +66,12 @@ def convert_event(data: Any, ctx: ConvertContext) -> tuple[InboundEvent, ...]:
     if event.group_id is not None:
         if event.kind == "text" and _command(text) is not None:
             return ()  # a command, not a resident's message, and not acted on in groups
-        return (_message(event, group_chat_id(event.group_id), ctx),)
+        return (_message(event, group_chat_id(event.group_id), ctx, private=False),)
     command = _command(text) if event.kind == "text" else None
     if command is not None:
         return (_officer_command(event, command, ctx),) if command.name else ()
-    return (_message(event, event.sender_id, ctx),)
+    # A person writing to the OA: a private conversation, whose chat is the person.
+    return (_message(event, event.sender_id, ctx, private=True),)
 
 
 def read_user_event(data: dict[str, Any], name: str, ctx: ConvertContext) -> UserEvent:
@@ -140,7 +141,7 @@ def _officer_command(event: UserEvent, command: Command, ctx: ConvertContext) ->
     )
 
 
-def _message(event: UserEvent, chat_id: str, ctx: ConvertContext) -> Message:
+def _message(event: UserEvent, chat_id: str, ctx: ConvertContext, *, private: bool) -> Message:
     text, cut = clip(event.text or "", ctx.max_text_chars)
     extra: list[tuple[str, str]] = []
     if event.kind != "text":
@@ -156,4 +157,5 @@ def _message(event: UserEvent, chat_id: str, ctx: ConvertContext) -> Message:
         sender_id=event.sender_id,
         is_caption=event.kind != "text",
         extra=tuple(extra),
+        private=private,
     )

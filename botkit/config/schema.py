@@ -229,6 +229,29 @@ class GroupingSettings(Strict):
     near_duplicate_threshold: float = Field(0.55, gt=0, le=1)
 
 
+class ResidentSettings(Strict):
+    """Residents writing to the bot in private: answers on procedures, hand-over to officers."""
+
+    answers: bool = True
+    # None: the shipped `botkit/knowledge/procedures.vi.toml`; a path: the admin's own file.
+    knowledge: str | None = None
+    # A question this likely to be a known one gets its answer (half as likely when it names
+    # one of the procedure's keywords); below, it goes to an officer. Measured:
+    # bench/bench_answers.py.
+    answer_threshold: float = Field(0.4, gt=0, le=1)
+    # Who receives questions the bot cannot answer: a unit id, or a kind (the unit of that
+    # kind covering the resident's commune). None: the first unit covering the commune.
+    unit: str | None = None
+    # A tip (`/togiac`) is routed and escalated like a flag of this category. None:
+    # crime_report when configured, else the first category.
+    tip_category: str | None = None
+    # A tip left unfinished this long is discarded.
+    draft_hours: float = Field(6, gt=0)
+    # More private messages than this from one person within the window: asked to slow down.
+    max_messages: int = Field(12, ge=1)
+    per_minutes: float = Field(10, gt=0)
+
+
 class AdapterSettings(BaseModel):
     """Settings of one adapter; keys beyond these belong to the adapter and it checks them."""
 
@@ -251,6 +274,7 @@ class Config(Strict):
     categories: dict[str, CategorySettings]
     routes: list[RouteSettings] = Field(default_factory=list)
     grouping: GroupingSettings = GroupingSettings()
+    residents: ResidentSettings = ResidentSettings()
     adapters: dict[str, AdapterSettings] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -293,7 +317,22 @@ class Config(Strict):
             if route.unit not in unit_ids and route.unit not in kinds:
                 raise ValueError(f"routes[{i}].unit = {route.unit!r}: no unit has that id or kind")
         _unique("groups", [f"{g.platform}:{g.chat}" for g in self.groups])
+        if self.residents.unit is not None and self.residents.unit not in {*unit_ids, *kinds}:
+            raise ValueError(
+                f"residents.unit = {self.residents.unit!r}: no unit has that id or kind"
+            )
+        tip = self.residents.tip_category
+        if tip is not None and tip not in self.categories:
+            raise ValueError(f"residents.tip_category = {tip!r}: no such category")
         return self
+
+    @property
+    def tip_category(self) -> str:
+        if self.residents.tip_category is not None:
+            return self.residents.tip_category
+        if "crime_report" in self.categories or not self.categories:
+            return "crime_report"
+        return next(iter(self.categories))
 
     def is_hoax(self, category: str) -> bool:
         settings = self.categories.get(category)

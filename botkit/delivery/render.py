@@ -41,7 +41,8 @@ class AlertRenderer:
             lines.append(t.get("alert.reminder", incident_id=incident.id))
         lines += [
             t.get(
-                "alert.title",
+                # A resident's tip has no model score: the resident says so.
+                "alert.title_tip" if _case_of(incident) else "alert.title",
                 incident_id=incident.id,
                 category_key=incident.category,
                 category_name=t.category(incident.category),
@@ -49,12 +50,7 @@ class AlertRenderer:
             ),
             t.get("alert.where", jurisdiction=self.places.name(incident.jurisdiction)),
             f"“{incident.excerpt}”",
-            t.get(
-                "alert.seen",
-                groups=incident.groups,
-                occurrences=incident.occurrences,
-                last_seen=incident.last_seen.astimezone(self.tz).strftime("%d/%m %H:%M"),
-            ),
+            self._seen(incident),
             t.get("alert.state", state=t.get(f"state.{incident.state.value}")),
         ]
         cues = [v for k, v in (evidence or []) if k == "cue"]
@@ -73,6 +69,18 @@ class AlertRenderer:
             commands = " · ".join(f"/{a} {incident.id}" for a in actions)
             lines.append(t.get("alert.commands", commands=commands))
         return "\n".join(lines)
+
+    def _seen(self, incident: Incident) -> str:
+        case = _case_of(incident)
+        if case:
+            # A resident's tip: seen in no group; the officer may write back to the resident.
+            return self.texts.get("alert.tip", case_id=case)
+        return self.texts.get(
+            "alert.seen",
+            groups=incident.groups,
+            occurrences=incident.occurrences,
+            last_seen=incident.last_seen.astimezone(self.tz).strftime("%d/%m %H:%M"),
+        )
 
     def resent_line(self) -> str:
         return self.texts.get("alert.resent")
@@ -93,3 +101,9 @@ class AlertRenderer:
             name = self.texts.category(i.category)
             lines.append(f"#{i.id} {i.category} · {name} · {i.excerpt[:60]}")
         return "\n".join(lines)
+
+
+def _case_of(incident: Incident) -> str | None:
+    """The resident's case an incident was opened for (a tip), if any."""
+    case = incident.content_key.removeprefix("case:")
+    return case if case != incident.content_key else None

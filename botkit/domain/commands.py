@@ -5,9 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-COMMANDS = ("ack", "confirm", "false", "resolve", "incidents", "oncall")
+COMMANDS = ("ack", "confirm", "false", "resolve", "incidents", "oncall", "answer", "bulletin")
 # Answered for anyone who asks in private: what this person may do here.
 HELP_COMMANDS = ("help", "start")
+# What residents may do in a private chat, by every name they may type (Vietnamese first).
+RESIDENT_COMMANDS: dict[str, str] = {
+    "togiac": "tip",
+    "baotin": "tip",
+    "tip": "tip",
+    "tinhtrang": "status",
+    "status": "status",
+    "huy": "cancel",
+    "cancel": "cancel",
+}
+# Every command a private chat with the bot may carry, for adapters that filter.
+PRIVATE_COMMANDS = frozenset({*COMMANDS, *HELP_COMMANDS, *RESIDENT_COMMANDS})
 
 
 @dataclass(frozen=True, slots=True)

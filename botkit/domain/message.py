@@ -8,7 +8,9 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message posted in a group.
+    """One message posted in a group, or sent to the bot in a private chat (`private`: the
+    chat's id is then the sender's, and the message is a resident's question or report,
+    not group chatter to moderate).
 
     `text` holds the body or, for media, the caption; `is_caption` tells which.
     Times are timezone-aware UTC.
@@ -27,6 +29,7 @@ class Message:
     edited: bool = False
     chat_title: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
+    private: bool = False
 
     @property
     def key(self) -> str:

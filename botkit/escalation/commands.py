@@ -23,6 +23,7 @@ from botkit.domain.incident import ACTIONS, OPEN_STATES
 from botkit.escalation.chain import Chain
 from botkit.escalation.engine import REMINDED_STATES, EscalationEngine
 from botkit.escalation.roster import on_duty
+from botkit.reports import counting
 from botkit.storage.base import Transaction
 from botkit.storage.records import IncidentDetail
 
@@ -39,7 +40,8 @@ Verb = Callable[[Transaction, OfficerCommand, str, datetime], Awaitable[str]]
 
 
 class OfficerDesk:
-    def __init__(self, engine: EscalationEngine) -> None:
+    def __init__(self, engine: EscalationEngine, more_verbs: dict[str, Verb] | None = None) -> None:
+        """`more_verbs`: commands other parts of the core answer for officers (`answer`)."""
         self.engine = engine
         self.config = engine.config
         self.texts = engine.texts
@@ -47,6 +49,7 @@ class OfficerDesk:
             "incidents": self._incidents,
             "oncall": self._oncall,
             **dict.fromkeys(ACTIONS, self._act),
+            **(more_verbs or {}),
         }
 
     def officer_for(self, platform: str, sender_id: str) -> str | None:
@@ -161,6 +164,7 @@ class OfficerDesk:
         )
         fresh = await tx.incidents.get(incident_id)
         assert fresh is not None
+        await self._count(tx, incident, to_state, now)
         self.engine.emit(tx, _ACTION_EVENT[to_state], fresh.incident, officer_id)
         if to_state in REMINDED_STATES:
             await self.engine.schedule_reminder(tx, fresh)
@@ -173,6 +177,17 @@ class OfficerDesk:
             state=t.get(f"state.{to_state.value}"),
             officer=self._name(officer_id),
         )
+
+    async def _count(
+        self, tx: Transaction, incident: Incident, to_state: IncidentState, now: datetime
+    ) -> None:
+        """For reports: how long the first action took, and hoaxes confirmed."""
+        counter, where = self.engine.counter, incident.jurisdiction
+        if incident.state is IncidentState.OPENED:
+            seconds = max((now - incident.opened_at).total_seconds(), 0.0)
+            await counter.observe(tx, now, where, counting.ACK_SECONDS, seconds)
+        if to_state is IncidentState.CONFIRMED and self.config.is_hoax(incident.category):
+            await counter.add(tx, now, where, counting.HOAXES_CONFIRMED)
 
     async def _may_act(
         self, tx: Transaction, officer_id: str, incident_id: int, chain: Chain

@@ -27,6 +27,8 @@ from botkit.escalation.roster import on_duty
 from botkit.escalation.routing import Router
 from botkit.outbound import DeleteMessage, SendText
 from botkit.privacy import shorten
+from botkit.reports import counting
+from botkit.reports.counting import Counter
 from botkit.storage.base import Store, Transaction
 from botkit.storage.records import FlaggedRecord, IncidentDetail, NewIncident, NewMessage
 from botkit.texts import Texts
@@ -67,6 +69,7 @@ class EscalationEngine:
         self.router = Router(config)
         self.pager = Pager(Contacts(config, running))
         self.tz = ZoneInfo(config.bot.timezone)
+        self.counter = Counter(self.tz)
         self.on_event = on_event or (lambda _event: None)
         self.claims = claims
 
@@ -127,6 +130,7 @@ class EscalationEngine:
         incident, _ = await tx.incidents.add_occurrence(
             incident.id, flagged_id, msg.platform, msg.chat_id, msg.message_id, now
         )
+        await self.counter.add(tx, now, flag.jurisdiction, counting.INCIDENTS)
         await tx.audit.record(
             now,
             "botkit",

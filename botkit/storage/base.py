@@ -18,17 +18,24 @@ from botkit.domain import Incident, IncidentState
 from botkit.pacing import RateGate
 from botkit.storage.records import (
     AlertRow,
+    BulletinRow,
+    CaseRow,
     ClaimedEvent,
     DeadLetter,
     Destination,
     FlaggedRecord,
+    GroupRow,
     IncidentDetail,
     IntakeItem,
+    NewBulletin,
+    NewCase,
     NewIncident,
     NewMessage,
     NewPage,
     Occurrence,
     Outcome,
+    StatCount,
+    StatSample,
     StoreStatus,
     TimerRow,
     Work,
@@ -156,6 +163,10 @@ class OutboxStore(Protocol):
     ) -> list[AlertRow]: ...
     async def step_pages(self, incident_id: int, step: int) -> list[AlertRow]: ...
     async def messages(self, statuses: list[str] | None = None) -> list[dict[str, Any]]: ...
+    async def message_states(self, keys: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """Status and last error of queued messages by dedupe key (missing: never queued,
+        or purged)."""
+        ...
 
 
 class TimerStore(Protocol):
@@ -214,6 +225,9 @@ class GroupStore(Protocol):
         self, platform: str, chat_id: str, jurisdiction: int | None, status: str, title: str | None
     ) -> None: ...
     async def get(self, platform: str, chat_id: str) -> tuple[int | None, str] | None: ...
+    async def all(self) -> list[GroupRow]:
+        """Every group registered at run time, by platform and chat."""
+        ...
 
 
 class MetaStore(Protocol):
@@ -225,6 +239,53 @@ class MetaStore(Protocol):
         ...
 
     async def let_go(self, name: str, owner: str) -> None: ...
+
+
+class CaseStore(Protocol):
+    """Residents' tips and handed-over questions, numbered for the resident to follow."""
+
+    async def open(self, new: NewCase) -> int: ...
+    async def get(self, case_id: int) -> CaseRow | None: ...
+    async def set_state(self, case_id: int, state: str, at: datetime) -> bool:
+        """False when there is no such case (purged, or never opened)."""
+        ...
+
+    async def link(self, case_id: int, incident_id: int) -> None:
+        """The incident a tip opened (its state is what the resident is told)."""
+        ...
+
+    async def opened_between(self, start: datetime, end: datetime) -> list[CaseRow]: ...
+
+
+class DraftStore(Protocol):
+    """A conversation in progress (a tip being told), sealed by the caller; a draft not
+    touched for a while is discarded (`get` with `since`, and the purge)."""
+
+    async def get(self, key: str, since: datetime) -> bytes | None: ...
+    async def put(self, key: str, payload: bytes, at: datetime) -> None: ...
+    async def drop(self, key: str) -> None: ...
+
+
+class StatsStore(Protocol):
+    """Daily counters and samples per commune, for monthly reports (no personal data)."""
+
+    async def add(self, day: str, jurisdiction: int, name: str, value: int = 1) -> None: ...
+    async def observe(self, day: str, jurisdiction: int, name: str, value: float) -> None: ...
+    async def counts(self, first_day: str, last_day: str) -> list[StatCount]: ...
+    async def samples(self, first_day: str, last_day: str) -> list[StatSample]: ...
+
+
+class BulletinStore(Protocol):
+    """Warnings posted to every group of a jurisdiction, until their outcome is reported."""
+
+    async def open(self, new: NewBulletin) -> int: ...
+    async def get(self, bulletin_id: int) -> BulletinRow | None: ...
+    async def unfinished(self) -> list[BulletinRow]: ...
+    async def finish(self, bulletin_id: int, at: datetime) -> bool:
+        """False when it was finished already (another worker reported it)."""
+        ...
+
+    async def since(self, at: datetime) -> list[BulletinRow]: ...
 
 
 class Roles(Protocol):
@@ -242,6 +303,14 @@ class Roles(Protocol):
     def groups(self) -> GroupStore: ...
     @property
     def meta(self) -> MetaStore: ...
+    @property
+    def cases(self) -> CaseStore: ...
+    @property
+    def drafts(self) -> DraftStore: ...
+    @property
+    def stats(self) -> StatsStore: ...
+    @property
+    def bulletins(self) -> BulletinStore: ...
 
 
 class Transaction(Roles, Protocol):

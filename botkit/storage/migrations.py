@@ -206,4 +206,65 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX timers_incident ON timers(incident_id, status);
     CREATE INDEX claims_created ON claims(created_at);
     """,
+    # 3: residents' cases, conversations in progress, and counters for monthly reports
+    """
+    -- A tip or a handed-over question. The resident's chat is sealed (NULL: anonymous);
+    -- only a hash of the case code's secret is kept.
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        contact BLOB,
+        code_hash TEXT NOT NULL,
+        jurisdiction INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        excerpt TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL DEFAULT 'open',
+        incident_id INTEGER,
+        opened_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX cases_opened ON cases(opened_at);
+    CREATE INDEX cases_updated ON cases(updated_at);
+
+    -- A conversation in progress, sealed; discarded when not touched for a while.
+    CREATE TABLE drafts (key TEXT PRIMARY KEY, payload BLOB NOT NULL, updated_at TEXT NOT NULL);
+    CREATE INDEX drafts_updated ON drafts(updated_at);
+
+    -- Counts per local day and commune (messages, flags, tips, bulletins …) and samples
+    -- (seconds to acknowledge): numbers only, for reports.
+    CREATE TABLE stat_counts (
+        day TEXT NOT NULL,
+        jurisdiction INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        PRIMARY KEY (day, jurisdiction, name)
+    );
+    CREATE TABLE stat_samples (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        jurisdiction INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value REAL NOT NULL
+    );
+    CREATE INDEX stat_samples_day ON stat_samples(day);
+
+    -- Warnings posted to every group of a jurisdiction (police texts, no personal data).
+    CREATE TABLE bulletins (
+        id INTEGER PRIMARY KEY,
+        text TEXT NOT NULL,
+        author TEXT NOT NULL,
+        author_platform TEXT,
+        author_chat TEXT,
+        targets TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX bulletins_unfinished ON bulletins(finished_at);
+
+    -- Messages to residents lose their chat and text once they have their outcome.
+    ALTER TABLE outbox ADD COLUMN erase INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX bulletins_created ON bulletins(created_at);
+    """,
 )

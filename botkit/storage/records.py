@@ -106,6 +106,9 @@ class NewMessage:
     chat_id: str
     action: dict[str, Any]
     incident_id: int | None = None
+    # A message to a resident: once it has its outcome, its chat and text are erased (the
+    # row stays for its status), so the outbox keeps no trace of who wrote to the police.
+    erase: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,3 +299,95 @@ class StoreStatus:
             "timers": {"pending": self.timers_pending, "due": self.timers_due},
             "incidents_open": self.incidents_open,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    """A resident's tip or handed-over question: what an officer needs, nothing more.
+
+    `contact` is the resident's chat, sealed (None: an anonymous tip, which nobody can
+    answer or trace); `code_hash` is a hash of the secret part of the case code the
+    resident was given, so only its holder can ask for the status.
+    """
+
+    kind: str  # "tip" | "question"
+    platform: str
+    contact: bytes | None
+    code_hash: str
+    jurisdiction: int
+    unit: str
+    excerpt: str
+    opened_at: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+    incident_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    id: int
+    kind: str
+    platform: str
+    contact: bytes | None
+    code_hash: str
+    jurisdiction: int
+    unit: str
+    excerpt: str
+    state: str  # "open" | "answered" | "closed"
+    opened_at: datetime
+    updated_at: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+    incident_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatCount:
+    """A counter of one day (local date, ISO) in one commune: `messages`, `tips`, …"""
+
+    day: str
+    jurisdiction: int
+    name: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatSample:
+    """One measurement (e.g. seconds to acknowledge an incident) for medians in reports."""
+
+    day: str
+    jurisdiction: int
+    name: str
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    platform: str
+    chat_id: str
+    jurisdiction: int | None
+    status: str
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewBulletin:
+    """A warning posted to every group of a jurisdiction; `author_*` says where to report
+    how it went (None: the command line, which waits for the outcome itself)."""
+
+    text: str
+    author: str
+    author_platform: str | None
+    author_chat: str | None
+    targets: tuple[tuple[str, str, int], ...]  # (adapter, chat, commune)
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BulletinRow:
+    id: int
+    text: str
+    author: str
+    author_platform: str | None
+    author_chat: str | None
+    targets: tuple[tuple[str, str, int], ...]
+    created_at: datetime
+    finished_at: datetime | None = None

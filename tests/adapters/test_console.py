@@ -58,6 +58,19 @@ def test_commands(
     assert (event.sender_id, event.command, event.argument) == (sender, command, argument)
 
 
+def test_at_lines_are_private_messages_and_commands(console: ConsoleAdapter) -> None:
+    event = console.parse_line("@Lan: đăng ký tạm trú ở đâu")
+    assert isinstance(event, Message) and event.private
+    assert (event.chat_id, event.sender_id, event.text) == ("Lan", "Lan", "đăng ký tạm trú ở đâu")
+    unnamed = console.parse_line("@mất căn cước làm lại ở đâu")
+    assert isinstance(unnamed, Message) and unnamed.private and unnamed.chat_id == "resident"
+    command = console.parse_line("@Lan: /tinhtrang 3-ABCDE")
+    assert isinstance(command, OfficerCommand) and command.in_private
+    assert (command.sender_id, command.command, command.argument) == ("Lan", "tinhtrang", "3-ABCDE")
+    group = console.parse_line("Lan: xin chào")
+    assert isinstance(group, Message) and not group.private
+
+
 def test_blank_lines_are_skipped(console: ConsoleAdapter) -> None:
     assert console.parse_line("   ") is None
 

@@ -63,6 +63,18 @@ def test_a_residents_message_is_a_message_of_their_conversation() -> None:
     assert event.text == "Có người lạ bán thuốc giả ở chợ thôn 3"
     assert event.sent_at == datetime.fromtimestamp(MS / 1000, UTC)
     assert event.key == f"fb:{PSID}:m_1"  # the mid is the identity of a redelivery
+    assert event.private  # a conversation with the Page: a resident's question or report
+
+
+def test_residents_commands_and_help_reach_the_core() -> None:
+    for typed, command in (
+        ("/start", "start"),
+        ("/togiac", "togiac"),
+        ("/tinhtrang 3-ABCDE", "tinhtrang"),
+    ):
+        event = only(post(text(typed, mid=f"m_{command}")))
+        assert isinstance(event, OfficerCommand) and event.command == command
+        assert event.chat_id == PSID
 
 
 def test_a_typed_command_is_an_officer_command_identified_by_its_mid() -> None:
@@ -107,7 +119,6 @@ def test_a_pressed_postback_is_an_officer_command_with_a_stable_identity() -> No
         ev.attachment_item(PAGE_ID, PSID, "m_photo", MS),
         ev.postback_item(PAGE_ID, PSID, "Bắt đầu", "GET_STARTED", MS),
         ev.quick_reply_item(PAGE_ID, PSID, "Chọn xã", "setup:24280", "m_s", MS),
-        text("/start"),
         text("/setup Cư M'gar"),
         text("   "),
         {"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "reaction": {"emoji": "👍"}},
@@ -119,7 +130,6 @@ def test_a_pressed_postback_is_an_officer_command_with_a_stable_identity() -> No
         "photo",
         "foreign postback",
         "setup button",
-        "start",
         "setup",
         "blank",
         "reaction",

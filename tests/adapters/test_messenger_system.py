@@ -111,16 +111,18 @@ async def test_a_residents_private_message_is_a_report_and_is_answered_in_their_
         assert (await s.deliver(item)).status == 200
         alert, incident = await s.alert()
         assert f"Vụ #{incident}" in alert.text
+        thanks = await s.fb.next_message(RESIDENT)  # told at once that it reached an officer
+        assert f"vụ #{incident}" in thanks.text and not thanks.actions
         # Confirmed as a hoax ("alert+reply"): the resident hears back in their conversation.
         assert (await s.deliver(s.fb.presses(THANH, CONFIRM))).status == 200
-        correction = await s.fb.next_message(RESIDENT)
+        correction = await s.fb.next_message(RESIDENT, skip=1)
         assert correction.text.startswith("ℹ️") and not correction.actions
         assert (await s.deliver(item)).status == 200  # Meta delivered it again
         s.group(f"Lan: {HOAX_EA_TUL}")  # a later event: the duplicate had its turn before it
         await s.fb.next_message(THANH, lambda d: "nước máy Ea Tul" in d.text)
         detail = await s.app.store.incidents.get(incident)
         assert detail is not None and detail.incident.occurrences == 1
-        assert len(s.fb.sent_to(RESIDENT)) == 1
+        assert len(s.fb.sent_to(RESIDENT)) == 2  # the thanks and the correction, once each
 
 
 async def test_a_failing_send_api_delays_the_alert_and_loses_nothing(

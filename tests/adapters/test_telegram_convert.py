@@ -270,7 +270,6 @@ async def test_officer_command_in_private(convert: Convert) -> None:
 @pytest.mark.parametrize(
     ("text", "chat"),
     [
-        ("xin chào", tu.private_chat(OFFICER)),  # private non-commands are not read
         ("/ack 12", GROUP),  # in groups only when addressed to the bot
         ("/ack@other_bot 12", GROUP),
         ("/start@other_bot", tu.private_chat(OFFICER)),
@@ -279,6 +278,24 @@ async def test_officer_command_in_private(convert: Convert) -> None:
 async def test_not_for_botkit(convert: Convert, text: str, chat: dict[str, Any]) -> None:
     out = await convert(text_update(text, chat=chat, sender=OFFICER), context())
     assert out.events == () and out.owned is False
+
+
+@pytest.mark.parametrize("convert", LIBRARIES)
+async def test_a_residents_private_message_is_a_private_message_for_the_core(
+    convert: Convert,
+) -> None:
+    out = await convert(
+        text_update("đăng ký tạm trú ở đâu ạ", chat=tu.private_chat(RESIDENT), sender=RESIDENT),
+        context(),
+    )
+    (message,) = out.events
+    assert isinstance(message, Message)
+    assert message.private and message.chat_id == message.sender_id == str(RESIDENT["id"])
+    assert message.text == "đăng ký tạm trú ở đâu ạ"
+    assert out.owned is False  # an embedding host may read it too
+    edited = tu.text_message(tu.private_chat(RESIDENT), RESIDENT, "hỏi lại", message_id=9, date=T0)
+    out = await convert(tu.edited_message_update(edited, "hỏi lại lần nữa"), context())
+    assert out.events == ()  # answered once, as first sent
 
 
 @pytest.mark.parametrize("convert", LIBRARIES)

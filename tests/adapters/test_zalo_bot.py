@@ -62,6 +62,7 @@ def test_a_residents_direct_message_is_a_message_of_the_private_chat(
     (message,) = events(body)
     assert isinstance(message, Message)
     assert message.chat_id == sender["id"]  # the private chat: the core decides
+    assert message.private
     assert message.message_id == body["message"]["message_id"]
     assert message.text == "nghe nói mai cắt điện cả xã"
     assert message.sender_name == sender.get("display_name", sender.get("first_name"))

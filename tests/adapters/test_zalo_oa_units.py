@@ -79,6 +79,7 @@ def test_a_residents_text_to_the_oa_is_a_message_in_their_chat() -> None:
         text="Có lừa đảo ở chợ",
         sent_at=WHEN,
         sender_id=RESIDENT,
+        private=True,
     )
 
 
@@ -87,7 +88,7 @@ def test_a_group_text_is_a_message_in_the_group_wherever_the_group_id_is(
     field: ev.GroupIdField,
 ) -> None:
     (event,) = convert_event(in_group("Tin đồn thất thiệt", field), CTX)
-    assert isinstance(event, Message)
+    assert isinstance(event, Message) and not event.private
     assert (event.chat_id, event.message_id, event.sender_id) == (
         f"group:{GROUP_ID}",
         "g1",

@@ -152,6 +152,8 @@ for _, op in ipairs(ops) do
   elseif verb == 'srem' then redis.call('SREM', op[2], op[3])
   elseif verb == 'set' then redis.call('SET', op[2], op[3])
   elseif verb == 'del' then redis.call('DEL', op[2])
+  elseif verb == 'hincrby' then redis.call('HINCRBY', op[2], op[3], op[4])
+  elseif verb == 'rpush' then redis.call('RPUSH', op[2], op[3])
   elseif verb == 'intake_done' then
     intake_done(op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9], op[10], op[11])
   else return redis.error_reply('botkit: unknown op ' .. tostring(verb)) end
@@ -461,6 +463,15 @@ class Unit:
     def hdel(self, key: str, field: str) -> None:
         self._hashes[(key, field)] = None
         self._op("hdel", key, field)
+
+    def hincrby(self, key: str, field: str, amount: int) -> None:
+        """A blind increment at commit: counters that nothing in the unit reads back, so
+        concurrent writers never conflict over them (increments commute)."""
+        self._op("hincrby", key, field, amount)
+
+    def rpush(self, key: str, value: str) -> None:
+        """A blind append at commit (samples nothing in the unit reads back)."""
+        self._op("rpush", key, value)
 
     # -- rows: one JSON document per id in a hash per table --------------------------------
     async def row(self, table: str, row_id: int | str) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from botkit.storage.records import GroupRow
 from botkit.storage.redis.connection import Runner, Unit, ts
 
 
@@ -35,6 +36,15 @@ async def _get(u: Unit, platform: str, chat_id: str) -> tuple[int | None, str] |
     return row["jurisdiction"], row["status"]
 
 
+async def _all(u: Unit) -> list[GroupRow]:
+    found = []
+    for field, raw in (await u.hgetall(u.key("groups"))).items():
+        platform, chat_id = json.loads(field)
+        row = json.loads(raw)
+        found.append(GroupRow(platform, chat_id, row["jurisdiction"], row["status"], row["title"]))
+    return sorted(found, key=lambda g: (g.platform, g.chat_id))
+
+
 class RedisGroups:
     def __init__(self, runner: Runner) -> None:
         self._r = runner
@@ -46,3 +56,6 @@ class RedisGroups:
 
     async def get(self, platform: str, chat_id: str) -> tuple[int | None, str] | None:
         return await self._r.read(_get, platform, chat_id)
+
+    async def all(self) -> list[GroupRow]:
+        return await self._r.read(_all)

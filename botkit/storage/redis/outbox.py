@@ -34,6 +34,7 @@ page delivered behind its incident's version puts the incident back.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -362,6 +363,7 @@ async def _enqueue_message(u: Unit, m: NewMessage, at: datetime) -> bool:
         "last_error": None,
         "created_at": ts(at),
         "sent_at": None,
+        "erase": m.erase,
     }
     await _save(u, OUTBOX, None, row)
     return True
@@ -564,14 +566,20 @@ def _page_outcome(row: Row, o: Outcome, at: str) -> Row:
 
 def _message_outcome(row: Row, o: Outcome, at: str) -> Row:
     tried = row["attempts"] + 1
-    if isinstance(o, Sent):
-        return {"status": "sent", "delivery_ref": o.ref, "sent_at": at, "attempts": tried}
     if isinstance(o, Retry):
         return _retry(row, o)
-    if isinstance(o, Failed):
-        return {"status": "failed", "last_error": o.error, "attempts": tried}
-    assert isinstance(o, Cancelled)
-    return {"status": "cancelled", "last_error": o.reason}
+    final: Row
+    if isinstance(o, Sent):
+        final = {"status": "sent", "delivery_ref": o.ref, "sent_at": at, "attempts": tried}
+    elif isinstance(o, Failed):
+        final = {"status": "failed", "last_error": o.error, "attempts": tried}
+    else:
+        assert isinstance(o, Cancelled)
+        final = {"status": "cancelled", "last_error": o.reason}
+    if row.get("erase"):
+        # A resident's message: once it has its outcome, its row keeps the status only.
+        final |= {"chat_id": "-", "action": {"erased": True}}
+    return final
 
 
 async def _edit_outcome(u: Unit, row: Row, o: Outcome, at: str) -> Row:
@@ -711,6 +719,14 @@ async def _messages(u: Unit, statuses: list[str] | None) -> list[dict[str, Any]]
     return [{k: r[k] for k in _MESSAGE_KEYS} for r in rows]
 
 
+async def _message_states(u: Unit, keys: list[str]) -> dict[str, tuple[str, str | None]]:
+    if not keys:
+        return {}
+    ids = await u.hmget(u.key(OUTBOX, "dedupe"), keys)
+    rows = await u.rows(OUTBOX, [i for i in ids if i is not None])
+    return {r["dedupe_key"]: (r["status"], r["last_error"]) for r in rows}
+
+
 # -- used by the store, inside its unit ----------------------------------------------------------
 async def _drop_all(u: Unit, table: str, rows: list[Row]) -> int:
     for row in rows:
@@ -825,3 +841,6 @@ class RedisOutbox:
 
     async def messages(self, statuses: list[str] | None = None) -> list[dict[str, Any]]:
         return await self._r.read(_messages, statuses)
+
+    async def message_states(self, keys: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        return await self._r.read(_message_states, list(keys))

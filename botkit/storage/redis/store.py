@@ -9,8 +9,20 @@ from typing import TypeVar
 
 from botkit.storage.hooks import AfterCommit
 from botkit.storage.records import StoreStatus
-from botkit.storage.redis import audit, incidents, intake, outbox, timers
+from botkit.storage.redis import (
+    audit,
+    bulletins,
+    cases,
+    drafts,
+    incidents,
+    intake,
+    outbox,
+    stats,
+    timers,
+)
 from botkit.storage.redis.audit import RedisAudit
+from botkit.storage.redis.bulletins import RedisBulletins
+from botkit.storage.redis.cases import RedisCases
 from botkit.storage.redis.connection import (
     AutoRunner,
     Connection,
@@ -20,12 +32,14 @@ from botkit.storage.redis.connection import (
     run_transaction,
 )
 from botkit.storage.redis.connection import transaction as unit_transaction
+from botkit.storage.redis.drafts import RedisDrafts
 from botkit.storage.redis.groups import RedisGroups
 from botkit.storage.redis.incidents import RedisIncidents
 from botkit.storage.redis.intake import RedisIntake
 from botkit.storage.redis.meta import RedisMeta
 from botkit.storage.redis.outbox import RedisOutbox
 from botkit.storage.redis.pacing import RedisRateGate
+from botkit.storage.redis.stats import RedisStats
 from botkit.storage.redis.timers import RedisTimers
 
 T = TypeVar("T")
@@ -40,6 +54,10 @@ class _Roles:
         self.intake = RedisIntake(runner, conn)
         self.groups = RedisGroups(runner)
         self.meta = RedisMeta(runner)
+        self.cases = RedisCases(runner)
+        self.drafts = RedisDrafts(runner)
+        self.stats = RedisStats(runner)
+        self.bulletins = RedisBulletins(runner)
 
 
 class RedisTransaction(_Roles, AfterCommit):
@@ -119,6 +137,10 @@ async def _purge(
     counts |= await outbox.purge(u, stale, before, keys_before)
     counts["intake"] = await intake.purge(u, before, keys_before)
     counts["audit_log"] = await audit.purge(u, audit_before)
+    counts["cases"] = await cases.purge(u, before)
+    counts["drafts"] = await drafts.purge(u, keys_before)
+    counts["stats"] = await stats.purge(u, audit_before.date().isoformat())
+    counts["bulletins"] = await bulletins.purge(u, audit_before)
     return counts
 
 

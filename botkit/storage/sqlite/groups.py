@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from botkit.storage.records import GroupRow
 from botkit.storage.sqlite.connection import Db, Runner, ts
 
 
@@ -27,6 +28,14 @@ def _get(db: Db, platform: str, chat_id: str) -> tuple[int | None, str] | None:
     return (row[0], row[1]) if row else None
 
 
+def _all(db: Db) -> list[GroupRow]:
+    rows = db.execute(
+        "SELECT platform, chat_id, jurisdiction, status, title FROM groups"
+        " ORDER BY platform, chat_id"
+    ).fetchall()
+    return [GroupRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
 class SqliteGroups:
     def __init__(self, runner: Runner) -> None:
         self._r = runner
@@ -38,3 +47,6 @@ class SqliteGroups:
 
     async def get(self, platform: str, chat_id: str) -> tuple[int | None, str] | None:
         return await self._r.read(_get, platform, chat_id)
+
+    async def all(self) -> list[GroupRow]:
+        return await self._r.read(_all)

@@ -13,6 +13,7 @@ two edits become one edit, at most one per `edit_interval` unless the state chan
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,7 +84,7 @@ def _enqueue_unreachable(db: Db, p: NewPage, at: datetime, error: str) -> None:
 def _enqueue_message(db: Db, m: NewMessage, at: datetime) -> bool:
     cur = db.execute(
         "INSERT OR IGNORE INTO outbox(dedupe_key, platform, chat_id, action, incident_id,"
-        " created_at) VALUES (?,?,?,?,?,?)",
+        " created_at, erase) VALUES (?,?,?,?,?,?,?)",
         (
             m.dedupe_key,
             m.platform,
@@ -91,6 +92,7 @@ def _enqueue_message(db: Db, m: NewMessage, at: datetime) -> bool:
             json.dumps(m.action, ensure_ascii=False),
             m.incident_id,
             ts(at),
+            int(m.erase),
         ),
     )
     return cur.rowcount == 1
@@ -219,14 +221,19 @@ _PAGE_OUTCOME = {
         " last_error=:error, attempts = attempts + 1"
     ),
 }
+# A final outcome erases a resident's message (`erase`): its row keeps the status only.
+_ERASE = (
+    ", chat_id = CASE WHEN erase = 1 THEN '-' ELSE chat_id END,"
+    " action = CASE WHEN erase = 1 THEN '{\"erased\": true}' ELSE action END"
+)
 _MESSAGE_OUTCOME = {
-    Sent: "status='sent', delivery_ref=:ref, sent_at=:now, attempts = attempts + 1",
+    Sent: "status='sent', delivery_ref=:ref, sent_at=:now, attempts = attempts + 1" + _ERASE,
     Retry: (
         "status='retry', next_at=:at, last_error=:error, attempts = attempts + 1,"
         " ambiguous = ambiguous + :ambiguous"
     ),
-    Failed: "status='failed', last_error=:error, attempts = attempts + 1",
-    Cancelled: "status='cancelled', last_error=:reason",
+    Failed: "status='failed', last_error=:error, attempts = attempts + 1" + _ERASE,
+    Cancelled: "status='cancelled', last_error=:reason" + _ERASE,
 }
 _EDIT_OUTCOME = {
     Sent: "rendered_version=:version, rendered_state=:state, rendered_at=:now, edit_next_at=NULL",
@@ -325,6 +332,19 @@ def _step_pages(db: Db, incident_id: int, step: int) -> list[AlertRow]:
     return [_alert(r) for r in rows]
 
 
+def _message_states(db: Db, keys: list[str]) -> dict[str, tuple[str, str | None]]:
+    found: dict[str, tuple[str, str | None]] = {}
+    for start in range(0, len(keys), 500):  # SQLite's limit on parameters
+        chunk = keys[start : start + 500]
+        rows = db.execute(
+            "SELECT dedupe_key, status, last_error FROM outbox"
+            f" WHERE dedupe_key IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        found |= {r[0]: (r[1], r[2]) for r in rows}
+    return found
+
+
 def _messages(db: Db, statuses: list[str] | None) -> list[dict[str, Any]]:
     sql = (
         "SELECT id, dedupe_key, platform, chat_id, action, status, attempts, ambiguous,"
@@ -408,3 +428,6 @@ class SqliteOutbox:
 
     async def messages(self, statuses: list[str] | None = None) -> list[dict[str, Any]]:
         return await self._r.read(_messages, statuses)
+
+    async def message_states(self, keys: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        return await self._r.read(_message_states, list(keys))

@@ -12,12 +12,16 @@ from botkit.pacing import LocalRateGate
 from botkit.storage.hooks import AfterCommit
 from botkit.storage.records import StoreStatus
 from botkit.storage.sqlite.audit import SqliteAudit
+from botkit.storage.sqlite.bulletins import SqliteBulletins
+from botkit.storage.sqlite.cases import SqliteCases
 from botkit.storage.sqlite.connection import AutoRunner, Connection, Db, Runner, TxRunner, dt, ts
+from botkit.storage.sqlite.drafts import SqliteDrafts
 from botkit.storage.sqlite.groups import SqliteGroups
 from botkit.storage.sqlite.incidents import SqliteIncidents
 from botkit.storage.sqlite.intake import SqliteIntake
 from botkit.storage.sqlite.meta import SqliteMeta
 from botkit.storage.sqlite.outbox import SqliteOutbox
+from botkit.storage.sqlite.stats import SqliteStats
 from botkit.storage.sqlite.timers import SqliteTimers
 
 T = TypeVar("T")
@@ -32,6 +36,10 @@ class _Roles:
         self.intake = SqliteIntake(runner)
         self.groups = SqliteGroups(runner)
         self.meta = SqliteMeta(runner)
+        self.cases = SqliteCases(runner)
+        self.drafts = SqliteDrafts(runner)
+        self.stats = SqliteStats(runner)
+        self.bulletins = SqliteBulletins(runner)
 
 
 class SqliteTransaction(_Roles, AfterCommit):
@@ -146,6 +154,20 @@ def _purge(
     ).rowcount
     counts["send_log"] = db.execute(
         "DELETE FROM send_log WHERE at < ?", (ts(keys_before),)
+    ).rowcount
+    # A case names a resident (sealed): it goes at the retention limit after its last change.
+    counts["cases"] = db.execute("DELETE FROM cases WHERE updated_at < ?", (cutoff,)).rowcount
+    counts["drafts"] = db.execute(
+        "DELETE FROM drafts WHERE updated_at < ?", (ts(keys_before),)
+    ).rowcount
+    # Counters hold no personal data: kept as long as the audit log.
+    audit_day = audit_before.date().isoformat()
+    counts["stats"] = (
+        db.execute("DELETE FROM stat_counts WHERE day < ?", (audit_day,)).rowcount
+        + db.execute("DELETE FROM stat_samples WHERE day < ?", (audit_day,)).rowcount
+    )
+    counts["bulletins"] = db.execute(
+        "DELETE FROM bulletins WHERE created_at < ?", (ts(audit_before),)
     ).rowcount
     db.execute("INSERT INTO purge_guard VALUES (1)")
     counts["audit_log"] = db.execute(

@@ -1,0 +1,1 @@
+"""Monthly reports for commanders: what the bot saw and did, per commune."""
