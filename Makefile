@@ -36,6 +36,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_models.py --plot var/bench
 	$(BIN)/python bench/bench_near_duplicates.py
+	$(BIN)/python bench/bench_answers.py
 	$(BIN)/python bench/bench_classifier.py
 	$(BIN)/python bench/bench_classify_process.py
 	$(BIN)/python bench/bench_claims.py

@@ -29,7 +29,7 @@ from typing import ClassVar, TextIO
 from botkit.adapter import Adapter, InboundEvent, Inbox, IntakeUnavailable, Unsupported
 from botkit.config import AdapterSettings
 from botkit.domain import Message, OfficerCommand
-from botkit.outbound import DeleteMessage, EditText, Outbound, SendText
+from botkit.outbound import CopyMessage, DeleteMessage, EditText, Outbound, SendText
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,10 @@ class ConsoleAdapter(Adapter):
             return action.ref
         if isinstance(action, DeleteMessage):
             raise Unsupported("the console cannot delete messages")
+        if isinstance(action, CopyMessage):
+            ref = f"c{next(self._sent)}"
+            self._print(f"── tới {action.chat_id} [{ref}]\n[ảnh: bản sao tin {action.message_id}]")
+            return ref
         return None
 
     def _read_line(self) -> str:

@@ -16,13 +16,15 @@ from botkit.adapter import (
     InboundEvent,
 )
 from botkit.domain import Message, OfficerCommand
-from botkit.outbound import Button, DeleteMessage, EditText, Outbound, SendText
+from botkit.outbound import Button, CopyMessage, DeleteMessage, EditText, Outbound, SendText
 
 _EVENTS: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (Message, OfficerCommand, GroupJoined, GroupLeft, GroupSetup, GroupMigrated)
 }
-_ACTIONS: dict[str, type[Any]] = {cls.__name__: cls for cls in (SendText, EditText, DeleteMessage)}
+_ACTIONS: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (SendText, EditText, DeleteMessage, CopyMessage)
+}
 _TIMES = frozenset({"sent_at", "at"})
 
 

@@ -33,4 +33,14 @@ class DeleteMessage:
     message_id: str
 
 
-Outbound = SendText | EditText | DeleteMessage
+@dataclass(frozen=True, slots=True)
+class CopyMessage:
+    """A copy of a message (a resident's photo) into another chat, without naming whom it
+    came from: not a forward, which would show the sender."""
+
+    chat_id: str
+    from_chat_id: str
+    message_id: str
+
+
+Outbound = SendText | EditText | DeleteMessage | CopyMessage

@@ -261,8 +261,12 @@ class Pipeline:
         # sender's private chat, even for a command typed in a group.
         reply_to = cmd.reply_ref if cmd.in_private else None
         action = SendText(cmd.sender_id, reply, reply_to=reply_to)
+        # What is said to a resident is not kept once sent (who asked the police what).
+        resident = self.desk.officer_for(cmd.platform, cmd.sender_id) is None
         await tx.outbox.enqueue_message(
-            NewMessage(f"reply:{key}", cmd.platform, cmd.sender_id, encode_action(action)),
+            NewMessage(
+                f"reply:{key}", cmd.platform, cmd.sender_id, encode_action(action), erase=resident
+            ),
             self.clock.now(),
         )
 

@@ -15,8 +15,9 @@ OFFICER_COMMANDS: Final = frozenset(COMMANDS)
 # What a private chat may carry: officers' commands, help, and residents' commands.
 DIRECT_COMMANDS: Final = PRIVATE_COMMANDS
 SETUP_COMMAND: Final = "setup"
-# Buttons botkit puts under messages: the alert lifecycle, and picking a group's commune.
-BUTTON_ACTIONS: Final = frozenset({"ack", "confirm", "false", "resolve", SETUP_COMMAND})
+# Buttons botkit puts under messages: the alert lifecycle, picking a group's commune, and a
+# resident's "how is my case" (`status:17-K3F9Q`).
+BUTTON_ACTIONS: Final = frozenset({"ack", "confirm", "false", "resolve", SETUP_COMMAND, "status"})
 
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_.]+))?(?:\s+(.*))?$", re.DOTALL)
 _BUTTON = re.compile(r"^([a-z_]{1,20}):(.{0,40})$", re.DOTALL)

@@ -26,7 +26,6 @@ from typing import Any
 
 from adapters.kit.commands import (
     DIRECT_COMMANDS,
-    OFFICER_COMMANDS,
     Command,
     parse_button,
     parse_command,
@@ -152,7 +151,7 @@ def _message(
     if isinstance(quick, dict):
         pressed = parse_button(_payload(quick.get("payload")))
         if pressed is not None:
-            if pressed.name not in OFFICER_COMMANDS:
+            if pressed.name not in DIRECT_COMMANDS:
                 return None  # `setup:` buttons belong to groups, which Messenger has none of
             return _command(ctx, sender, pressed, at, mid, mid)
     text = message.get("text")
@@ -184,7 +183,7 @@ def _postback(
 ) -> InboundEvent | None:
     payload = _payload(postback.get("payload"))
     pressed = parse_button(payload)
-    if pressed is None or pressed.name not in OFFICER_COMMANDS:
+    if pressed is None or pressed.name not in DIRECT_COMMANDS:
         return None  # "Get started" and other buttons that are not botkit's
     # A redelivered postback carries the same sender, time and payload: its identity.
     identity = f"{sender}:{timestamp}:{payload}".encode()

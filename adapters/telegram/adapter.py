@@ -244,6 +244,10 @@ class TelegramAdapter(TelegramAdapterBase[Update]):
     async def _delete(self, chat_id: int | str, message_id: int) -> None:
         await ptb_send.delete(await self.bot(), chat_id, message_id)
 
+    async def _copy(self, chat_id: int | str, from_chat_id: int | str, message_id: int) -> int:
+        copied = await (await self.bot()).copy_message(chat_id, from_chat_id, message_id)
+        return copied.message_id
+
     async def _answer(self, query_id: str, text: str | None) -> None:
         await (await self.bot()).answer_callback_query(query_id, text=text)
 

@@ -213,6 +213,12 @@ class AiogramAdapter(TelegramAdapterBase[Update]):
     async def _delete(self, chat_id: int | str, message_id: int) -> None:
         await aio_send.delete(self.bot(), chat_id, message_id)
 
+    async def _copy(self, chat_id: int | str, from_chat_id: int | str, message_id: int) -> int:
+        copied = await self.bot().copy_message(
+            chat_id=chat_id, from_chat_id=from_chat_id, message_id=message_id
+        )
+        return copied.message_id
+
     async def _answer(self, query_id: str, text: str | None) -> None:
         await self.bot().answer_callback_query(callback_query_id=query_id, text=text)
 

@@ -44,7 +44,7 @@ from botkit.adapter import (
 )
 from botkit.config import AdapterSettings
 from botkit.domain import Message
-from botkit.outbound import Button, DeleteMessage, EditText, Outbound, SendText
+from botkit.outbound import Button, CopyMessage, DeleteMessage, EditText, Outbound, SendText
 from botkit.pacing import Rate
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class TelegramAdapterBase(Adapter, Generic[U]):
     def send_limits(self, action: Outbound) -> tuple[Rate, ...]:
         """Telegram's published limits: 30 messages/s per bot, 1/s per chat, 20/min per
         group (group ids are negative)."""
-        if not isinstance(action, SendText | EditText):
+        if not isinstance(action, SendText | EditText | CopyMessage):
             return ()
         bot = f"telegram:{self.config.token_id or self.name}"
         chat = str(self.migrated.get(action.chat_id, action.chat_id))
@@ -141,6 +141,10 @@ class TelegramAdapterBase(Adapter, Generic[U]):
     @abstractmethod
     async def _delete(self, chat_id: int | str, message_id: int) -> None:
         """Delete a message; one already gone is success."""
+
+    @abstractmethod
+    async def _copy(self, chat_id: int | str, from_chat_id: int | str, message_id: int) -> int:
+        """copyMessage: the content without its origin; returns the new message's id."""
 
     @abstractmethod
     async def _answer(self, query_id: str, text: str | None) -> None:
@@ -350,6 +354,8 @@ class TelegramAdapterBase(Adapter, Generic[U]):
                 return await self._following(action.chat_id, lambda c: self._edit(c, action))
             if isinstance(action, DeleteMessage):
                 return await self._following(action.chat_id, lambda c: self._remove(c, action))
+            if isinstance(action, CopyMessage):
+                return await self._following(action.chat_id, lambda c: self._copied(c, action))
         except (DeliveryError, Unsupported):
             raise
         except ValueError as exc:  # not representable on Telegram, e.g. button data too long
@@ -418,6 +424,14 @@ class TelegramAdapterBase(Adapter, Generic[U]):
 
     async def _remove(self, chat_id: str, action: DeleteMessage) -> None:
         await self._delete(chat_id_param(chat_id), message_id_param(action.message_id))
+
+    async def _copied(self, chat_id: str, action: CopyMessage) -> str:
+        sent = await self._copy(
+            chat_id_param(chat_id),
+            chat_id_param(action.from_chat_id),
+            message_id_param(action.message_id),
+        )
+        return str(sent)
 
 
 def forbidden_hint(message: str) -> str:

@@ -125,6 +125,14 @@ async def convert_message(view: MessageView, ctx: ConvertContext, *, edited: boo
         )
     text = view.text if view.text is not None else view.caption
     if not text:
+        if view.chat_type == "private" and view.media == "photo" and view.sender_id is not None:
+            # A resident's photo for a tip being told (`/togiac`): the core copies it to the
+            # officers; it is not read here.
+            return (
+                NOTHING
+                if edited
+                else Converted((_core_message(view, "", ctx, edited=False, private=True),))
+            )
         return NOTHING  # stickers, service messages, media without a caption
     command = parse_command(text, ctx.bot_username)
     if command is not None and (edited or not command.name):

@@ -122,6 +122,7 @@ class BotAPIMethods(EmulatorState):
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "copyMessage": self._copy_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
@@ -333,6 +334,21 @@ class BotAPIMethods(EmulatorState):
             }
         ]
         return self._outgoing(record, params, {"photo": photo, **caption})
+
+    def _copy_message(self, params: dict[str, Any]) -> JSON:
+        """The content of a message the bot can see, sent anew: no forward header, so the
+        reader does not learn whom it came from. Returns a MessageId, not a Message."""
+        record = self._resolve_chat(params)
+        source = self._resolve_chat(params, key="from_chat_id")
+        message_id = _int_param(params, "message_id", "message identifier is not specified")
+        original = source.messages.get(message_id)
+        if original is None:
+            raise _bad("message to copy not found")
+        self._require_can_post(record, "can_send_messages", "messages")
+        kept = ("text", "entities", "photo", "caption", "caption_entities", "document")
+        content = {k: copy.deepcopy(original[k]) for k in kept if original.get(k) is not None}
+        message = self._outgoing(record, params, content)
+        return {"message_id": message["message_id"]}
 
     def _send_document(self, params: dict[str, Any]) -> JSON:
         record = self._resolve_chat(params)

@@ -1,4 +1,4 @@
-"""The guided tip (`/togiac`): what happened, where, when, anonymous or not.
+"""The guided tip (`/togiac`): what happened, where, when, a photo if any, anonymous or not.
 
 A pure state machine: a draft and the resident's next message in, the next draft (or the
 finished tip) and what to say out. Storing the draft, sealing it and routing the finished
@@ -17,6 +17,7 @@ MIN_WHAT_CHARS = 8
 # Answers to "anonymous?", diacritics folded and lower-cased.
 _YES = frozenset({"co", "c", "yes", "y", "ok", "u", "uh", "vang", "da co", "an danh", "co a"})
 _NO = frozenset({"khong", "ko", "k", "kg", "no", "n", "khong a", "ko a", "k a"})
+_NO_PHOTO = frozenset({"khong co", "ko co", "k co", "khong co anh", "ko co anh", "bo qua", "skip"})
 _UNKNOWN_PLACE = frozenset({"khong ro", "ko ro", "k ro", "khong biet", "ko biet", "chua ro"})
 
 
@@ -24,6 +25,7 @@ class Step(StrEnum):
     WHAT = "what"
     WHERE = "where"
     WHEN = "when"
+    PHOTO = "photo"
     ANONYMOUS = "anonymous"
 
 
@@ -34,6 +36,7 @@ class TipDraft:
     where: str = ""
     place: int | None = None
     when: str = ""
+    photo: str | None = None  # the id of the resident's photo message, in their chat
     retries: int = 0
 
     def encode(self) -> bytes:
@@ -53,6 +56,7 @@ class FinishedTip:
     place: int | None
     when: str
     anonymous: bool
+    photo: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +74,16 @@ def start() -> Turn:
     return Turn(TipDraft(), "tip.ask_what", {})
 
 
-def advance(draft: TipDraft, text: str, places: tuple[int, ...], place_named: int | None) -> Turn:
+def advance(
+    draft: TipDraft,
+    text: str,
+    places: tuple[int, ...],
+    place_named: int | None,
+    photo: str | None = None,
+) -> Turn:
     """`places`: communes found in the message; `place_named`: a commune the whole message
-    names (a resident answering "where?" with just "Ea Tul")."""
+    names (a resident answering "where?" with just "Ea Tul"); `photo`: the message is a
+    photo (its id)."""
     text = " ".join(text.split())
     said = fold_diacritics(text).lower().strip(" .!?")
     if draft.step is Step.WHAT:
@@ -93,8 +104,18 @@ def advance(draft: TipDraft, text: str, places: tuple[int, ...], place_named: in
             {},
         )
     if draft.step is Step.WHEN:
-        return Turn(replace(draft, step=Step.ANONYMOUS, when=text), "tip.ask_anonymous", {})
+        if not text:
+            return Turn(draft, "tip.ask_when", {})
+        return Turn(replace(draft, step=Step.PHOTO, when=text), "tip.ask_photo", {})
+    if draft.step is Step.PHOTO:
+        if photo is not None:
+            return Turn(replace(draft, step=Step.ANONYMOUS, photo=photo), "tip.ask_anonymous", {})
+        if said in _NO or said in _NO_PHOTO:
+            return Turn(replace(draft, step=Step.ANONYMOUS), "tip.ask_anonymous", {})
+        return Turn(draft, "tip.ask_photo_again", {})
     if said in _YES or said in _NO:
-        tip = FinishedTip(draft.what, draft.where, draft.place, draft.when, said in _YES)
+        tip = FinishedTip(
+            draft.what, draft.where, draft.place, draft.when, said in _YES, draft.photo
+        )
         return Turn(None, "tip.done", {}, tip)
     return Turn(draft, "tip.ask_anonymous_again", {})

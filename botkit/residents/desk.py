@@ -22,7 +22,7 @@ from botkit.contacts import Contacts
 from botkit.domain import Flag, IncidentState, Message, OfficerCommand
 from botkit.escalation import EscalationEngine
 from botkit.escalation.roster import on_duty
-from botkit.outbound import SendText
+from botkit.outbound import Button, CopyMessage, SendText
 from botkit.places import PlaceBook
 from botkit.privacy import Pseudonymizer, redact
 from botkit.reports import counting
@@ -88,13 +88,19 @@ class ResidentDesk:
             return
         draft = await self._draft(tx, chat, now)
         if draft is not None:
-            place_named = self._place_named(message.text)
-            turn = advance(draft, message.text, places, place_named)
-            await self._reply(tx, message, key, now, await self._turn(tx, turn, message, chat, now))
+            place_named = self._place_named(message.text) if message.text else None
+            photo = message.message_id if ("media", "photo") in message.extra else None
+            turn = advance(draft, message.text, places, place_named, photo)
+            said, case_code = await self._turn(tx, turn, message, chat, now)
+            await self._reply(tx, message, key, now, said, case_code)
             return
+        if not message.text.strip():
+            answer = None  # a photo outside a tip: nothing to answer
         parts: list[str] = []
+        code: str | None = None
         if flag is not None and record is not None:
-            parts.append(await self._report(tx, message, flag, record, places, now))
+            text, code = await self._report(tx, message, flag, record, places, now)
+            parts.append(text)
         if answer is not None:
             procedure = answer.procedure
             parts.append(
@@ -106,8 +112,9 @@ class ResidentDesk:
             if short:
                 parts.append(self.texts.get("resident.hint"))
             else:
-                parts.append(await self._hand_over(tx, message, key, now, places))
-        await self._reply(tx, message, key, now, "\n\n".join(parts))
+                text, code = await self._hand_over(tx, message, key, now, places)
+                parts.append(text)
+        await self._reply(tx, message, key, now, "\n\n".join(parts), code)
 
     async def _report(
         self,
@@ -117,14 +124,14 @@ class ResidentDesk:
         record: FlaggedRecord,
         places: tuple[int, ...],
         now: datetime,
-    ) -> str:
+    ) -> tuple[str, str | None]:
         """A message the classifiers flag: a hoax joins its incident like any forward; a
-        crime, scam or accident opens a case the resident can follow."""
+        crime, scam or accident opens a case the resident can follow (its code returned)."""
         if self.config.is_hoax(flag.category):
             incident = await self.engine.handle_flag(tx, flag, record)
             if incident is None:
-                return self.texts.get("resident.report_noted")
-            return self.texts.get("resident.report", incident_id=incident.id)
+                return self.texts.get("resident.report_noted"), None
+            return self.texts.get("resident.report", incident_id=incident.id), None
         tip = Tip(
             platform=message.platform,
             chat_id=message.chat_id,
@@ -138,24 +145,28 @@ class ResidentDesk:
         opened = await open_tip(
             tx, tip, now, engine=self.engine, keys=self.keys, pseudonymizer=self.pseudonymizer
         )
-        return self.texts.get("tip.received", code=opened.code)
+        return self.texts.get("tip.received", code=opened.code), opened.code
 
     # -- the guided tip ---------------------------------------------------------------------
     async def _turn(
         self, tx: Transaction, turn: Turn, message: Message, chat: str, now: datetime
-    ) -> str:
+    ) -> tuple[str, str | None]:
         draft_key = self.pseudonymizer.hash("draft", chat)
         if turn.draft is not None:
             await tx.drafts.put(draft_key, self.keys.sealer.seal(turn.draft.encode()), now)
             values = dict(turn.values)
             if turn.text_key == "tip.where_unknown":
                 values["example"] = self.places.name(self.config.jurisdiction.default)
-            return self.texts.get(turn.text_key, **values)
+            return self.texts.get(turn.text_key, **values), None
         await tx.drafts.drop(draft_key)
         finished = turn.tip
         assert finished is not None
         text = self.texts.get(
-            "tip.summary", what=finished.what, where=finished.where, when=finished.when
+            "tip.summary",
+            what=finished.what,
+            where=finished.where,
+            when=finished.when,
+            photo=self.texts.get("tip.photo_yes" if finished.photo else "tip.photo_no"),
         )
         tip = Tip(
             platform=message.platform,
@@ -168,8 +179,31 @@ class ResidentDesk:
         opened = await open_tip(
             tx, tip, now, engine=self.engine, keys=self.keys, pseudonymizer=self.pseudonymizer
         )
+        if finished.photo is not None and opened.incident is not None:
+            await self._copy_photo(tx, message, finished.photo, opened.incident.id, now)
         done = "tip.done_anonymous" if finished.anonymous else "tip.done"
-        return self.texts.get(done, code=opened.code)
+        return self.texts.get(done, code=opened.code), opened.code
+
+    async def _copy_photo(
+        self, tx: Transaction, message: Message, photo: str, incident_id: int, now: datetime
+    ) -> None:
+        """The tip's photo, copied (not forwarded: no sender shown) to every officer its
+        alert went to on the resident's platform; erased from the outbox once sent."""
+        for page in await tx.outbox.step_pages(incident_id, 0):
+            if page.platform != message.platform:
+                continue  # a photo cannot cross platforms; the alert says there is one
+            copy = CopyMessage(page.contact, message.chat_id, photo)
+            await tx.outbox.enqueue_message(
+                NewMessage(
+                    f"tip-photo:{incident_id}:{page.officer_id}",
+                    page.platform,
+                    page.contact,
+                    encode_action(copy),
+                    incident_id,
+                    erase=True,
+                ),
+                now,
+            )
 
     async def _draft(self, tx: Transaction, chat: str, now: datetime) -> TipDraft | None:
         raw = await tx.drafts.get(self.pseudonymizer.hash("draft", chat), now - self.draft_age)
@@ -241,8 +275,10 @@ class ResidentDesk:
         assert officer is not None
         if case is None:
             return self.texts.get("case.not_found", case_id=number)
-        if case.unit and officer.unit not in self.engine.router.ancestors(case.unit):
-            unit = self.config.unit(case.unit).name if case.unit else "—"
+        known = {u.id for u in self.config.units}
+        # A case of a unit a reload removed (or none) is any registered officer's to answer.
+        if case.unit in known and officer.unit not in self.engine.router.ancestors(case.unit):
+            unit = self.config.unit(case.unit).name
             return self.texts.get("case.not_your_unit", case_id=case.id, unit=unit)
         chat = self.keys.open_contact(case.contact) if case.contact is not None else None
         if chat is None:
@@ -269,13 +305,14 @@ class ResidentDesk:
         key: str,
         now: datetime,
         places: tuple[int, ...],
-    ) -> str:
-        """A case for the officers on duty of the commune's unit; the text for the resident."""
+    ) -> tuple[str, str | None]:
+        """A case for the officers on duty of the commune's unit; the text for the resident
+        and the case's code."""
         jurisdiction = self.jurisdiction(places)
         unit_id = self._unit(jurisdiction)
         if unit_id is None:
             log.error("no unit takes residents' questions for commune %s", jurisdiction)
-            return self.texts.get("resident.no_unit")
+            return self.texts.get("resident.no_unit"), None
         unit = self.config.unit(unit_id)
         excerpt = redact(message.text, 500)
         secret, code_hash = self.keys.new_secret()
@@ -319,9 +356,8 @@ class ResidentDesk:
             now, "botkit", "case.handed_over", f"case:{case_id}", {"officers": reached}
         )
         await self.engine.counter.add(tx, now, jurisdiction, counting.HANDED_OVER)
-        return self.texts.get(
-            "resident.handed_over", unit=unit.name, code=self.keys.code(case_id, secret)
-        )
+        code = self.keys.code(case_id, secret)
+        return self.texts.get("resident.handed_over", unit=unit.name, code=code), code
 
     def _unit(self, jurisdiction: int) -> str | None:
         wanted = self.config.residents.unit
@@ -339,9 +375,17 @@ class ResidentDesk:
         return f"{platform}:{chat_id}"
 
     async def _reply(
-        self, tx: Transaction, message: Message, key: str, now: datetime, text: str
+        self,
+        tx: Transaction,
+        message: Message,
+        key: str,
+        now: datetime,
+        text: str,
+        code: str | None = None,
     ) -> None:
-        reply = SendText(message.chat_id, text, reply_to=message.message_id)
+        """The answer in the resident's chat; with a case's code, a button to follow it."""
+        buttons = (Button(self.texts.get("button.status"), f"status:{code}"),) if code else ()
+        reply = SendText(message.chat_id, text, buttons=buttons, reply_to=message.message_id)
         await tx.outbox.enqueue_message(
             NewMessage(
                 f"resident:{key}",

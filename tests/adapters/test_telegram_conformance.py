@@ -232,3 +232,52 @@ async def test_setup_by_a_member_is_refused(
         assert not refusal.params["text"].startswith("Đã gắn")
         group = await s.app.store.groups.get(s.name, str(GROUP["id"]))
         assert group is not None and group[1] == "pending"
+
+
+# --------------------------------------------------------------------------- residents
+
+
+@pytest.mark.parametrize("cls", ADAPTERS)
+async def test_a_resident_asks_then_tips_with_a_photo_in_private(
+    cls: AdapterClass, system_factory: Callable[..., Any]
+) -> None:
+    me = tu.private_chat(RESIDENT)
+    mine = RESIDENT["id"]
+
+    def says(text: str) -> Callable[[Any], bool]:
+        return lambda c: text in c.params["text"]
+
+    async with system_factory(cls) as s:
+        s.api.push_update(post(me, "cho hỏi đăng ký tạm trú cần giấy tờ gì ạ"))
+        answer = await s.next_send(mine, says("📘"))
+        assert "tạm trú" in answer.params["text"].lower()
+        steps = [
+            ("/togiac", "Bước 1/5"),
+            ("Có người lạ bẻ khoá lấy trộm xe máy trước nhà văn hoá thôn", "Bước 2/5"),
+            ("thôn 3 xã Cư M'gar", "Bước 3/5"),
+            ("tối qua khoảng 22 giờ", "Bước 4/5"),
+        ]
+        for text, expected in steps:
+            s.api.push_update(post(me, text))
+            await s.next_send(mine, says(expected))
+        s.api.push_update(tu.message_update(tu.photo_message(me, RESIDENT)))
+        await s.next_send(mine, says("Bước 5/5"))
+        s.api.push_update(post(me, "có"))
+        done = await s.next_send(mine, says("ẩn danh đã được chuyển"))
+        [[status_button]] = done.params["reply_markup"]["inline_keyboard"]
+        # The officer on duty gets the alert, and the photo copied without its sender.
+        message, incident = await s.alert()
+        assert "tin báo của người dân" in message["text"] and "Ảnh: có" in message["text"]
+        copied = await s.api.wait_for_call("copyMessage", timeout=15)
+        assert int(copied.params["chat_id"]) == 555
+        photo = next(m for m in s.api.sent_messages(555) if "photo" in m)
+        assert "forward_origin" not in photo and "forward_from" not in photo
+        assert str(mine) not in message["text"]
+        # The resident presses "how is my case".
+        stored = next(m for m in s.api.sent_messages(mine) if "reply_markup" in m)
+        s.api.push_update(
+            tu.callback_query_update(RESIDENT, stored, status_button["callback_data"])
+        )
+        status = await s.next_send(mine, says("Hồ sơ #"))
+        assert "chờ tiếp nhận" in status.params["text"]
+        assert incident > 0 and await s.app.store.intake.dead_letters() == []

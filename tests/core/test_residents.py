@@ -15,7 +15,7 @@ import pytest
 from botkit.app import App
 from botkit.clock import VirtualClock
 from botkit.domain import Message, OfficerCommand
-from botkit.outbound import SendText
+from botkit.outbound import CopyMessage, SendText
 from botkit.pipeline import Inbound
 from tests.conftest import CU_MGAR, EA_TUL, ROOT, RecordingDispatcher, make_config
 
@@ -38,6 +38,16 @@ class Chat:
         n = str(next(_ids))
         message = Message("test", chat, n, text, self.clock.now(), sender_id=who, private=private)
         return await self._handle(message, chat)
+
+    async def photo(self, who: str = RESIDENT) -> str:
+        """A photo without caption in the resident's private chat; returns its id."""
+        n = str(next(_ids))
+        message = Message(
+            "test", who, n, "", self.clock.now(), sender_id=who, private=True,
+            extra=(("media", "photo"),),
+        )  # fmt: skip
+        await self._handle(message, who)
+        return n
 
     async def command(self, who: str, command: str, arg: str | None = None) -> list[str]:
         n = next(_ids)
@@ -140,13 +150,15 @@ async def test_a_guided_tip_reaches_the_commune_named_and_hides_an_anonymous_tip
     chat: Chat,
 ) -> None:
     [ask] = await chat.command(RESIDENT, "togiac")
-    assert "Bước 1/4" in ask
+    assert "Bước 1/5" in ask
     [ask] = await chat.say("Có nhóm thanh niên lạ mặt đêm nào cũng chở bò đi bán, nghi trộm")
-    assert "Bước 2/4" in ask
+    assert "Bước 2/5" in ask
     [ask] = await chat.say("buôn Ko Sier xã Ea Tul")
-    assert "Bước 3/4" in ask
+    assert "Bước 3/5" in ask
     [ask] = await chat.say("khoảng 1 giờ sáng, mấy đêm nay")
-    assert "Bước 4/4" in ask
+    assert "Bước 4/5" in ask and "ảnh" in ask
+    [ask] = await chat.say("ko có")
+    assert "Bước 5/5" in ask
     [ask] = await chat.say("hmm")
     assert "có" in ask and "không" in ask  # asked again
     [done] = await chat.say("có")
@@ -171,7 +183,12 @@ async def test_a_guided_tip_reaches_the_commune_named_and_hides_an_anonymous_tip
 
 async def test_a_case_code_is_needed_to_follow_a_case(chat: Chat) -> None:
     await chat.command(RESIDENT, "togiac")
-    for text in ("Ông hàng xóm đánh vợ con liên tục, chảy máu", "thôn 5 xã Cư M'gar", "đêm qua"):
+    for text in (
+        "Ông hàng xóm đánh vợ con liên tục, chảy máu",
+        "thôn 5 xã Cư M'gar",
+        "đêm qua",
+        "không",
+    ):
         await chat.say(text)
     [done] = await chat.say("không")
     code = code_in(done)
@@ -225,3 +242,22 @@ async def test_a_flagged_private_message_opens_a_case_and_pages(chat: Chat) -> N
 async def test_a_question_in_a_group_gets_no_private_answer(chat: Chat) -> None:
     assert await chat.say("đăng ký tạm trú cần giấy tờ gì", private=False) == []
     assert await chat.app.store.cases.opened_between(T0, T0 + timedelta(days=1)) == []
+
+
+async def test_a_tips_photo_is_copied_to_the_paged_officer_and_not_kept(chat: Chat) -> None:
+    await chat.command(RESIDENT, "togiac")
+    for text in (
+        "Có kẻ lạ cạy cửa kho cà phê nhà tôi lấy mất 5 bao",
+        "thôn 2 xã Cư M'gar",
+        "sáng nay",
+    ):
+        await chat.say(text)
+    photo = await chat.photo()
+    await chat.say("không")  # not anonymous
+    copies = [a for _, a in chat.dispatcher.sent if isinstance(a, CopyMessage)]
+    assert copies == [CopyMessage("u-thanh", RESIDENT, photo)]
+    [alert] = [t for t in chat.to("u-thanh") if "🚨" in t]
+    assert "Ảnh: có" in alert
+    rows = await chat.app.store.outbox.messages()
+    left = [r for r in rows if RESIDENT in str(r["action"]) or r["chat_id"] == RESIDENT]
+    assert left == [], left
