@@ -178,7 +178,7 @@ class App:
             self.engine, {"answer": residents.answer, "bulletin": self.bulletins.command}
         )
         onboarding = Onboarding(config, groups, texts, places, self.clock)
-        counters = (0, 0) if first else (self.pipeline.messages, self.pipeline.flags)
+        kept = None if first else self.pipeline
         window = timedelta(hours=config.grouping.window_hours)
         near = config.grouping.near_duplicate_threshold
         if first:
@@ -200,7 +200,9 @@ class App:
             self.answers,
             self.bulletins,
         )
-        self.pipeline.messages, self.pipeline.flags = counters
+        if kept is not None:  # this process's counts go on across a reload
+            self.pipeline.messages, self.pipeline.flags = kept.messages, kept.flags
+            self.pipeline.flagged = kept.flagged
         renderer = AlertRenderer(texts, places, ZoneInfo(config.bot.timezone))
         if not first:
             self.sender.use(config, renderer)

@@ -427,6 +427,22 @@ def bulletin_send(
     raise typer.Exit(0 if outcome.delivered == len(outcome.groups) else 1)
 
 
+@app.command()
+def web(
+    config: ConfigOption = DEFAULT_CONFIG,
+    host: Annotated[str | None, typer.Option("--host", help="Default: [web] host.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Default: [web] port.")] = None,
+) -> None:
+    """Serve /healthz and /metrics (Prometheus) on the store alone, without running the bot."""
+    from botkit.runner import run_web
+
+    cfg = _config(config)
+    _setup_logging()
+    chosen_host = host or cfg.web.host
+    chosen_port = port or cfg.web.port
+    raise typer.Exit(_job(run_web(cfg, config.resolve().parent, chosen_host, chosen_port)))
+
+
 @app.command("dead-letters")
 def dead_letters_(
     config: ConfigOption = DEFAULT_CONFIG,

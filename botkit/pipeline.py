@@ -88,6 +88,7 @@ class Pipeline:
         self.bulletins = bulletins
         self.counter = counting.Counter(engine.tz)
         self.flags = 0
+        self.flagged: Counter[str] = Counter()  # by category, for /metrics
         self.messages = 0
 
     async def analyse(self, messages: Sequence[Message]) -> list[Analysis]:
@@ -181,6 +182,7 @@ class Pipeline:
             return None
         flag = self.recent.fold(flag, self.clock.now())
         self.flags += 1
+        self.flagged[flag.category] += 1
         record = self._record(message, analysis, flag.category, flag.score)
         now = self.clock.now()
 
@@ -206,6 +208,7 @@ class Pipeline:
         if flag is not None:
             flag = self.recent.fold(flag, now)
             self.flags += 1
+            self.flagged[flag.category] += 1
             record = self._record(message, analysis, flag.category, flag.score)
         effect = functools.partial(
             self.residents.handle,

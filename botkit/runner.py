@@ -332,3 +332,21 @@ async def send_bulletin(
             with contextlib.suppress(Exception):
                 await adapter.close()
         await app.close()
+
+
+async def run_web(config: Config, base_dir: Path, host: str, port: int) -> int:
+    """`/healthz` and `/metrics` on the store alone, until Ctrl-C or SIGTERM."""
+    from botkit.clock import SystemClock
+    from botkit.web.server import serve_http, web_app
+
+    store = await open_store(config.storage, base_dir)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    try:
+        log.info("web: /healthz and /metrics on %s port %d", host, port)
+        await serve_http(web_app(store, SystemClock()), host, port, stop)
+    finally:
+        await store.close()
+    return 0

@@ -122,6 +122,7 @@ async def _serve(
     sender_task = asyncio.create_task(app.sender.run(halt))
     chores = asyncio.create_task(housekeeping(app, halt, tick_seconds))
     holds = asyncio.create_task(keep_sources(app, held, stop))
+    web = asyncio.create_task(serve_web(app, halt))
     runners = [asyncio.create_task(supervise(a, inbox)) for a in adapters.values()]
     stopping = asyncio.ensure_future(stop.wait())
     timed_out = False
@@ -155,13 +156,30 @@ async def _serve(
         stopping.cancel()
         for task in (worker_task, sender_task, chores, holds):
             task.cancel()
-        await asyncio.gather(worker_task, sender_task, chores, holds, return_exceptions=True)
+        await asyncio.gather(worker_task, sender_task, chores, holds, web, return_exceptions=True)
         await spooled.finish()
         await app.sender.cancel_lanes()
         for adapter in adapters.values():
             with contextlib.suppress(Exception):
                 await adapter.close()
     return await _leftover(app, worker.dead_lettered, timed_out)
+
+
+async def serve_web(app: App, stop: asyncio.Event) -> None:
+    """`/healthz` and `/metrics` while the process runs, when `[web] enabled`."""
+    settings = app.config.web
+    if not settings.enabled:
+        return
+    from botkit.web.server import ProcessCounts, serve_http, web_app  # only when wanted
+
+    def counts() -> ProcessCounts:
+        latencies = list(app.sender.stats.alert_seconds)
+        app.sender.stats.alert_seconds.clear()
+        pipeline = app.pipeline
+        return ProcessCounts(pipeline.messages, dict(pipeline.flagged), latencies)
+
+    log.info("web: /healthz and /metrics on %s port %d", settings.host, settings.port)
+    await serve_http(web_app(app.store, app.clock, counts), settings.host, settings.port, stop)
 
 
 def _worker(app: App, inbox: DurableInbox, **options: Any) -> Worker:
@@ -195,6 +213,7 @@ async def _work_only(app: App, stop: asyncio.Event, tick_seconds: float) -> Left
         asyncio.create_task(app.dispatcher.prepare()),
         asyncio.create_task(app.sender.run(halt)),
         asyncio.create_task(housekeeping(app, halt, tick_seconds)),
+        asyncio.create_task(serve_web(app, halt)),
     ]
     timed_out = False
     try:

@@ -252,6 +252,14 @@ class ResidentSettings(Strict):
     per_minutes: float = Field(10, gt=0)
 
 
+class WebSettings(Strict):
+    """`/healthz` and `/metrics` (Prometheus) served by `botkit run` and `botkit worker`."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # loopback by default: put a proxy in front to expose it
+    port: int = Field(8088, ge=1, le=65535)
+
+
 class AdapterSettings(BaseModel):
     """Settings of one adapter; keys beyond these belong to the adapter and it checks them."""
 
@@ -275,6 +283,7 @@ class Config(Strict):
     routes: list[RouteSettings] = Field(default_factory=list)
     grouping: GroupingSettings = GroupingSettings()
     residents: ResidentSettings = ResidentSettings()
+    web: WebSettings = WebSettings()
     adapters: dict[str, AdapterSettings] = Field(default_factory=dict)
 
     @model_validator(mode="after")

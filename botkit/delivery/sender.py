@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from dataclasses import dataclass, replace
+from collections import deque
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from botkit.adapter import DeliveryError, Unsupported
@@ -54,6 +55,9 @@ class SenderStats:
     """What only this process can see (outcomes are in the store); never decides anything."""
 
     lost_leases: int = 0
+    # Seconds from an incident's opening to each first-step alert's delivery, until /metrics
+    # takes them (bounded: without a scraper the oldest go).
+    alert_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
 
 
 class Sender:
@@ -220,6 +224,9 @@ class Sender:
         outcome = await self._attempt(work, work.platform, action, work.attempts)
         if isinstance(outcome, Sent):
             outcome = Sent(outcome.ref, detail.version, incident.state.value)
+            if work.kind == "alert" and work.step == 0:
+                seconds = (self.clock.now() - incident.opened_at).total_seconds()
+                self.stats.alert_seconds.append(max(seconds, 0.0))
         if isinstance(outcome, Failed):
             await self._give_up(work, outcome.error)
             return
