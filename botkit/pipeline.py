@@ -96,7 +96,7 @@ class Pipeline:
         return await asyncio.to_thread(self.service.analyse, [m.text for m in messages])
 
     async def read_private(
-        self, messages: Sequence[Message], analyses: Sequence[Analysis]
+        self, messages: Sequence[Message]
     ) -> list[tuple[Answer | None, tuple[int, ...]]]:
         """For residents' private messages: the answer on a procedure, and the communes
         named (None and () for group messages)."""
@@ -112,10 +112,7 @@ class Pipeline:
 
         answers, places = await asyncio.to_thread(read)
         known = iter(zip(answers, places, strict=True))
-        return [
-            next(known) if m.private else (None, ())
-            for m, a in zip(messages, analyses, strict=True)
-        ]
+        return [next(known) if m.private else (None, ()) for m in messages]
 
     async def process(self, items: Sequence[Inbound]) -> list[Failure]:
         """Handle events in order; each run of messages is classified as one batch.
@@ -148,7 +145,7 @@ class Pipeline:
         messages = [item.event for item in run if isinstance(item.event, Message)]
         try:
             analyses = await self.analyse(messages)
-            private = await self.read_private(messages, analyses)
+            private = await self.read_private(messages)
         except Exception as exc:
             log.exception("classifying %d message(s) failed; kept for a retry", len(run))
             return [Failure(item, f"{type(exc).__name__}: {exc}") for item in run]

@@ -111,6 +111,9 @@ class ResidentDesk:
         if not parts:
             if short:
                 parts.append(self.texts.get("resident.hint"))
+            elif self._is_officer(message):
+                # An officer trying the bot: no case, no page to their own colleagues.
+                parts.append(self.texts.get("resident.officer_unanswered"))
             else:
                 text, code = await self._hand_over(tx, message, key, now, places)
                 parts.append(text)
@@ -368,6 +371,11 @@ class ResidentDesk:
             return covering[0].id
         tops = [u for u in self.config.units if u.parent is None]
         return tops[0].id if tops else None
+
+    def _is_officer(self, message: Message) -> bool:
+        return any(
+            o.contacts.get(message.platform) == message.sender_id for o in self.config.officers
+        )
 
     # -- helpers ----------------------------------------------------------------------------
     @staticmethod

@@ -261,3 +261,9 @@ async def test_a_tips_photo_is_copied_to_the_paged_officer_and_not_kept(chat: Ch
     rows = await chat.app.store.outbox.messages()
     left = [r for r in rows if RESIDENT in str(r["action"]) or r["chat_id"] == RESIDENT]
     assert left == [], left
+
+
+async def test_an_officer_trying_the_bot_opens_no_case(chat: Chat) -> None:
+    [reply] = await chat.say("Cho hỏi thủ tục cấp sổ đỏ lần đầu làm ở đâu", who="u-thanh")
+    assert "không được chuyển thành hồ sơ" in reply
+    assert await chat.app.store.cases.opened_between(T0, T0 + timedelta(days=1)) == []
