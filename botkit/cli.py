@@ -443,6 +443,23 @@ def web(
     raise typer.Exit(_job(run_web(cfg, config.resolve().parent, chosen_host, chosen_port)))
 
 
+@app.command("hash-password")
+def hash_password_() -> None:
+    """An argon2 hash for a console user's `password_hash` (the password read from stdin,
+    or asked without echo at a terminal)."""
+    import getpass
+
+    from botkit.web.console import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Mật khẩu: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 10:
+        _input_error("a console password has at least 10 characters")
+    out.print(hash_password(password), highlight=False)
+
+
 @app.command("dead-letters")
 def dead_letters_(
     config: ConfigOption = DEFAULT_CONFIG,

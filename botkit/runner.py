@@ -335,18 +335,20 @@ async def send_bulletin(
 
 
 async def run_web(config: Config, base_dir: Path, host: str, port: int) -> int:
-    """`/healthz` and `/metrics` on the store alone, until Ctrl-C or SIGTERM."""
-    from botkit.clock import SystemClock
+    """`/healthz`, `/metrics` and, with `[web] users`, the console, until Ctrl-C or SIGTERM.
+    Actions taken in the console are queued in the store for the bot's sender."""
+    from botkit.web.console import ConsolePages
     from botkit.web.server import serve_http, web_app
 
-    store = await open_store(config.storage, base_dir)
+    app = await App.build(config, base_dir, dispatcher=AdapterDispatcher({}))
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    console = ConsolePages(app) if config.web.users else None
     try:
-        log.info("web: /healthz and /metrics on %s port %d", host, port)
-        await serve_http(web_app(store, SystemClock()), host, port, stop)
+        log.info("web: listening on port %d", port)
+        await serve_http(web_app(app.store, app.clock, console=console), host, port, stop)
     finally:
-        await store.close()
+        await app.close()
     return 0

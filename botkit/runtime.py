@@ -170,7 +170,8 @@ async def serve_web(app: App, stop: asyncio.Event) -> None:
     settings = app.config.web
     if not settings.enabled:
         return
-    from botkit.web.server import ProcessCounts, serve_http, web_app  # only when wanted
+    from botkit.web.console import ConsolePages  # only when wanted
+    from botkit.web.server import ProcessCounts, serve_http, web_app
 
     def counts() -> ProcessCounts:
         latencies = list(app.sender.stats.alert_seconds)
@@ -178,8 +179,10 @@ async def serve_web(app: App, stop: asyncio.Event) -> None:
         pipeline = app.pipeline
         return ProcessCounts(pipeline.messages, dict(pipeline.flagged), latencies)
 
-    log.info("web: /healthz and /metrics on %s port %d", settings.host, settings.port)
-    await serve_http(web_app(app.store, app.clock, counts), settings.host, settings.port, stop)
+    console = ConsolePages(app) if settings.users else None
+    log.info("web: listening on port %d ([web] host)", settings.port)
+    served = web_app(app.store, app.clock, counts, console)
+    await serve_http(served, settings.host, settings.port, stop)
 
 
 def _worker(app: App, inbox: DurableInbox, **options: Any) -> Worker:

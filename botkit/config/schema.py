@@ -252,12 +252,24 @@ class ResidentSettings(Strict):
     per_minutes: float = Field(10, gt=0)
 
 
+class WebUser(Strict):
+    """Someone who may log in to the console. `password_hash` is an argon2 hash
+    (`botkit web hash-password`), never a password."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    role: Literal["admin", "officer", "viewer"]
+    officer: str | None = None  # the officer they act as (required for officers)
+    password_hash: str = Field(pattern=r"^\$argon2id?\$")
+
+
 class WebSettings(Strict):
-    """`/healthz` and `/metrics` (Prometheus) served by `botkit run` and `botkit worker`."""
+    """`/healthz` and `/metrics` (Prometheus) served by `botkit run` and `botkit worker`, and
+    the console's pages for the users listed."""
 
     enabled: bool = False
     host: str = "127.0.0.1"  # loopback by default: put a proxy in front to expose it
     port: int = Field(8088, ge=1, le=65535)
+    users: list[WebUser] = Field(default_factory=list)
 
 
 class AdapterSettings(BaseModel):
@@ -330,6 +342,12 @@ class Config(Strict):
             raise ValueError(
                 f"residents.unit = {self.residents.unit!r}: no unit has that id or kind"
             )
+        _unique("web.users", [u.name for u in self.web.users])
+        for i, user in enumerate(self.web.users):
+            if user.officer is not None and user.officer not in officer_ids:
+                raise ValueError(f"web.users[{i}].officer = {user.officer!r}: no such officer")
+            if user.role == "officer" and user.officer is None:
+                raise ValueError(f"web.users[{i}]: an officer's account names its officer")
         tip = self.residents.tip_category
         if tip is not None and tip not in self.categories:
             raise ValueError(f"residents.tip_category = {tip!r}: no such category")

@@ -80,6 +80,18 @@ class OfficerDesk:
             return self.texts.get("reply.unknown_command")
         return await verb(tx, cmd, officer_id, now)
 
+    async def act_as(
+        self, tx: Transaction, officer_id: str, command: str, argument: str | None
+    ) -> str:
+        """A command from somewhere that already knows the officer (the web console, after
+        its login): the same checks and effects as typed in a chat."""
+        now = self.engine.clock.now()
+        verb = self.verbs.get(command)
+        if verb is None:
+            return self.texts.get("reply.unknown_command")
+        cmd = OfficerCommand("web", officer_id, command, argument, now, chat_id=None)
+        return await verb(tx, cmd, officer_id, now)
+
     def _help(self, officer_id: str | None) -> str:
         """The commands this person may use (a resident may use none of them yet)."""
         t = self.texts

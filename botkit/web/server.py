@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from botkit.clock import Clock
 from botkit.storage.base import Store, StoreError
+from botkit.web.console import ConsolePages
 from botkit.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,12 @@ class ProcessCounts:
 
 
 def web_app(
-    store: Store, clock: Clock, counts: Callable[[], ProcessCounts] | None = None
+    store: Store,
+    clock: Clock,
+    counts: Callable[[], ProcessCounts] | None = None,
+    console: ConsolePages | None = None,
 ) -> Starlette:
+    """Health and metrics; with `console`, the console's pages too."""
     metrics = Metrics()
 
     async def healthz(request: Request) -> Response:
@@ -67,7 +72,10 @@ def web_app(
             metrics.read_store(status, clock.now())
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", scrape)])
+    routes = [Route("/healthz", healthz), Route("/metrics", scrape)]
+    if console is None:
+        return Starlette(routes=routes)
+    return Starlette(routes=routes + console.routes(), middleware=console.middleware())
 
 
 class _QuietServer(uvicorn.Server):

@@ -1,0 +1,128 @@
+"""The console's pages: login with roles, CSRF, officers scoped to their unit, actions
+through the same desk as a chat."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from botkit.app import App
+from botkit.clock import VirtualClock
+from botkit.domain import IncidentState, Message
+from botkit.pipeline import Inbound
+from botkit.web.console import ConsolePages, hash_password
+from botkit.web.server import web_app
+from tests.conftest import ROOT, RecordingDispatcher, make_config
+
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+PASSWORD = "mat-khau-dai-1"
+SCAM = (
+    "Chúc mừng số điện thoại của bạn đã trúng thưởng xe SH 150i, vui lòng nộp phí 2 triệu vào"
+    " tài khoản 0987654321 để nhận giải trong hôm nay"
+)
+
+
+@pytest.fixture
+async def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
+    monkeypatch.setenv("BOTKIT_HASH_KEY", "test-key-0123456789abcdef")
+    hashed = hash_password(PASSWORD)
+    users = [
+        {"name": "admin", "role": "admin", "password_hash": hashed},
+        {"name": "thanh", "role": "officer", "officer": "thanh", "password_hash": hashed},
+        {"name": "hoa", "role": "officer", "officer": "hoa", "password_hash": hashed},
+        {"name": "xem", "role": "viewer", "password_hash": hashed},
+    ]
+    config = make_config(bot={"data_dir": str(tmp_path / "var")}, web={"users": users})
+    built = await App.build(
+        config,
+        ROOT,
+        clock=VirtualClock(T0),
+        dispatcher=RecordingDispatcher(("test",)),
+        store_path=str(tmp_path / "db.sqlite3"),
+    )
+    message = Message("test", "g-cu-mgar", "1", SCAM, T0, sender_id="s1")
+    await built.pipeline.process([Inbound(message)])
+    yield built
+    await built.close()
+
+
+def client(app: App) -> httpx.AsyncClient:
+    served = web_app(app.store, app.clock, console=ConsolePages(app))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://test")
+
+
+async def csrf_of(c: httpx.AsyncClient, path: str = "/login") -> str:
+    page = await c.get(path)
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+async def login(c: httpx.AsyncClient, name: str, password: str = PASSWORD) -> httpx.Response:
+    token = await csrf_of(c)
+    return await c.post("/login", data={"csrf": token, "name": name, "password": password})
+
+
+async def test_an_officer_logs_in_sees_their_incident_and_acknowledges_it(app: App) -> None:
+    [incident] = await app.store.incidents.query()
+    async with client(app) as c:
+        assert (await c.get("/incidents")).headers["location"] == "/login"
+        response = await login(c, "thanh")
+        assert response.status_code == 303 and response.headers["location"] == "/incidents"
+        listing = await c.get("/incidents")
+        assert f"#{incident.id}" in listing.text and "Lừa đảo" in listing.text
+        page = await c.get(f"/incidents/{incident.id}")
+        assert "Tiếp nhận" in page.text and "0987654321" not in page.text
+        forged = await c.post(f"/incidents/{incident.id}/ack", data={})
+        assert forged.status_code == 403
+        guessed = await c.post(f"/incidents/{incident.id}/ack", data={"csrf": "a" * 32})
+        assert guessed.status_code == 403
+        token = await csrf_of(c, f"/incidents/{incident.id}")
+        done = await c.post(f"/incidents/{incident.id}/ack", data={"csrf": token})
+        assert done.status_code == 303
+        detail = await app.store.incidents.get(incident.id)
+        assert detail is not None and detail.incident.state is IncidentState.ACKNOWLEDGED
+        page = await c.get(f"/incidents/{incident.id}")
+        assert "officer.ack" in page.text and "Đã tiếp nhận" in page.text
+
+
+async def test_another_units_officer_gets_not_found(app: App) -> None:
+    [incident] = await app.store.incidents.query()
+    async with client(app) as c:
+        await login(c, "hoa")
+        assert f"#{incident.id}" not in (await c.get("/incidents")).text
+        assert (await c.get(f"/incidents/{incident.id}")).status_code == 404
+        token = await csrf_of(c, "/incidents")
+        acted = await c.post(f"/incidents/{incident.id}/confirm", data={"csrf": token})
+        assert acted.status_code == 404
+    detail = await app.store.incidents.get(incident.id)
+    assert detail is not None and detail.incident.state is IncidentState.OPENED
+
+
+async def test_a_viewer_reads_but_may_not_act(app: App) -> None:
+    [incident] = await app.store.incidents.query()
+    async with client(app) as c:
+        await login(c, "xem")
+        page = await c.get(f"/incidents/{incident.id}")
+        assert page.status_code == 200 and "/ack" not in page.text
+        token = await csrf_of(c, "/incidents")
+        refused = await c.post(f"/incidents/{incident.id}/ack", data={"csrf": token})
+        assert refused.status_code == 403
+
+
+async def test_wrong_passwords_are_refused_then_slowed_down(app: App) -> None:
+    async with client(app) as c:
+        for _ in range(5):
+            assert (await login(c, "thanh", "sai-mat-khau")).status_code == 401
+        blocked = await login(c, "thanh")  # even the right one, for a while
+        assert blocked.status_code == 429 and "thử lại sau" in blocked.text
+        assert (await login(c, "nobody", "x")).status_code == 429  # the same address
+        forged = await c.post("/login", data={"name": "admin", "password": PASSWORD})
+        assert forged.status_code == 403
+    log = await app.store.audit.log()
+    assert sum(e["action"] == "web.login_refused" for e in log) == 5
