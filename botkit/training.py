@@ -17,7 +17,7 @@ from botkit.domain.verdict import NORMAL
 from classifiers.corpus import TrainingDataError, merge, read_labelled_csv, seed_corpus
 from classifiers.evaluation import evaluate, plot_report
 from classifiers.persistence import ModelLoadError, load_model, read_card, save_model
-from classifiers.registry import REGISTRY_FILE, ModelRegistry, PromotionRefused
+from classifiers.registry import REGISTRY_FILE, ModelRegistry, PromotionRefused, PromotionResult
 from classifiers.training import train_model
 
 # A source checkout's registry, used when there is no config.toml to name one.
@@ -175,6 +175,35 @@ def _minutes(created_at: str) -> str:
     return created.strftime("%Y-%m-%d %H:%M")
 
 
+class PromotionError(Exception):
+    """A promotion that did not happen: `code` 1 refused by the gate, 2 an error."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def promote_checked(
+    root: Path, version: str, force: bool, categories: Iterable[str] | None = None
+) -> PromotionResult:
+    """The gate every promotion passes, from the command line or the console: the config's
+    categories, then the held-out score against the current model (unless forced)."""
+    if categories is not None and not force:
+        try:
+            labels = read_card(root / version).labels
+        except (OSError, ValueError) as exc:
+            raise PromotionError(f"error: {root / version}: {exc}", 2) from None
+        mismatch = _label_mismatch(labels, categories)
+        if mismatch:
+            raise PromotionError(f"refused: model {version} {mismatch}", 1)
+    try:
+        return ModelRegistry(root).promote(version, force=force)
+    except PromotionRefused as exc:
+        raise PromotionError(f"refused: {exc}", 1) from None
+    except (ModelLoadError, LookupError, ValueError) as exc:
+        raise PromotionError(f"error: {exc}", 2) from None
+
+
 def promote_model(
     root: Path,
     version: str,
@@ -183,24 +212,11 @@ def promote_model(
     err: Console,
     categories: Iterable[str] | None = None,
 ) -> int:
-    if categories is not None and not force:
-        try:
-            labels = read_card(root / version).labels
-        except (OSError, ValueError) as exc:
-            err.print(f"error: {root / version}: {exc}", markup=False, highlight=False)
-            return 2
-        mismatch = _label_mismatch(labels, categories)
-        if mismatch:
-            err.print(f"refused: model {version} {mismatch}", markup=False, highlight=False)
-            return 1
     try:
-        result = ModelRegistry(root).promote(version, force=force)
-    except PromotionRefused as exc:
-        err.print(f"refused: {exc}", markup=False, highlight=False)
-        return 1
-    except (ModelLoadError, LookupError, ValueError) as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        return 2
+        result = promote_checked(root, version, force, categories)
+    except PromotionError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        return exc.code
     out.print(f"promoted {version}: {result}", markup=False)
     return 0
 

@@ -16,6 +16,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -104,6 +105,9 @@ class ConsolePages:
             Route("/incidents", self.incidents),
             Route("/incidents/{incident_id:int}", self.incident),
             Route("/incidents/{incident_id:int}/{action}", self.act, methods=["POST"]),
+            Route("/models", self.models),
+            Route("/models/rollback", self.rollback, methods=["POST"]),
+            Route("/models/{version}/promote", self.promote, methods=["POST"]),
         ]
 
     def middleware(self) -> list[Middleware]:
@@ -265,6 +269,61 @@ class ConsolePages:
         request.session["note"] = await self.app.store.run_transaction(effect)
         self.app.sender.wake.set()  # the alerts' edits, a correction in the groups
         return RedirectResponse(f"/incidents/{found.id}", 303)
+
+    # -- models ---------------------------------------------------------------------------
+    def _registry(self) -> Path | None:
+        """The deployment's registry (None when the config names one model directory)."""
+        if self.app.config.model.path:
+            return None
+        root = Path(self.app.config.model.registry)
+        return root if root.is_absolute() else self.app.base_dir / root
+
+    async def models(self, request: Request) -> Response:
+        user = self.user(request)
+        if user is None:
+            return RedirectResponse("/login", 303)
+        from classifiers.registry import ModelRegistry
+
+        root = self._registry()
+        found = await asyncio.to_thread(ModelRegistry(root).list) if root is not None else []
+        missing = "Cấu hình dùng một thư mục mô hình cố định ([model] path), không có sổ phiên bản."
+        admin = user.role == "admin"
+        return self.page(request, "models.html", models=found, admin=admin, missing=missing)
+
+    async def promote(self, request: Request) -> Response:
+        return await self._change_model(request, request.path_params["version"])
+
+    async def rollback(self, request: Request) -> Response:
+        return await self._change_model(request, None)
+
+    async def _change_model(self, request: Request, version: str | None) -> Response:
+        """Promote (through the same gate as `botkit models promote`) or roll back."""
+        user = self.user(request)
+        if user is None:
+            return RedirectResponse("/login", 303)
+        if await self.form(request) is None:
+            return Response("Biểu mẫu không hợp lệ (thiếu mã chống giả mạo).", status_code=403)
+        root = self._registry()
+        if user.role != "admin" or root is None:
+            return Response("Chỉ quản trị viên được đổi mô hình.", status_code=403)
+        from botkit.training import PromotionError, promote_checked
+        from classifiers.registry import ModelRegistry
+
+        categories = list(self.app.config.categories)
+        try:
+            if version is None:
+                done = await asyncio.to_thread(ModelRegistry(root).rollback)
+                note = f"Đã quay lại {done}."
+            else:
+                result = await asyncio.to_thread(promote_checked, root, version, False, categories)
+                note = f"Đã đưa {version} vào dùng: {result}."
+        except PromotionError as exc:
+            note = f"Không đổi: {exc}"
+        except LookupError as exc:
+            note = f"Không đổi: {exc}"
+        await self._audit(f"web:{user.name}", "web.model", f"model:{version or 'rollback'}")
+        request.session["note"] = note
+        return RedirectResponse("/models", 303)
 
     async def _visible_incident(self, request: Request, user: WebUser) -> Incident | None:
         detail = await self.app.store.incidents.get(int(request.path_params["incident_id"]))

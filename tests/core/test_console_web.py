@@ -3,7 +3,9 @@ through the same desk as a chat."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +55,8 @@ async def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
 
 def client(app: App) -> httpx.AsyncClient:
     served = web_app(app.store, app.clock, console=ConsolePages(app))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://test")
+    transport = httpx.ASGITransport(app=served)
+    return httpx.AsyncClient(transport=transport, base_url="http://botkit.example")
 
 
 async def csrf_of(c: httpx.AsyncClient, path: str = "/login") -> str:
@@ -126,3 +129,40 @@ async def test_wrong_passwords_are_refused_then_slowed_down(app: App) -> None:
         assert forged.status_code == 403
     log = await app.store.audit.log()
     assert sum(e["action"] == "web.login_refused" for e in log) == 5
+
+
+async def test_models_are_listed_and_only_an_admin_changes_them_through_the_gate(
+    app: App, tmp_path: Path
+) -> None:
+    registry = tmp_path / "models"
+    shutil.copytree(ROOT / "models", registry)
+    config = app.config.model_copy(
+        update={"model": app.config.model.model_copy(update={"registry": str(registry)})}
+    )
+    app.reload(config)
+    current = json.loads((registry / "registry.json").read_text())["current"]
+    async with client(app) as c:
+        await login(c, "xem")
+        page = await c.get("/models")
+        assert current in page.text and "đang dùng" in page.text and "/promote" not in page.text
+        token = await csrf_of(c, "/models")
+        assert (await c.post("/models/rollback", data={"csrf": token})).status_code == 403
+    async with client(app) as c:
+        await login(c, "admin")
+        token = await csrf_of(c, "/models")
+        assert (await c.post("/models/rollback", data={})).status_code == 403  # no CSRF
+        done = await c.post("/models/rollback", data={"csrf": token})
+        assert done.status_code == 303
+        back = json.loads((registry / "registry.json").read_text())["current"]
+        assert back != current
+        # The same gate as `botkit models promote`, held-out scores compared (the shipped
+        # model was promoted with --force: the gate may refuse it over the one before).
+        promoted = await c.post(f"/models/{current}/promote", data={"csrf": token})
+        assert promoted.status_code == 303, promoted.text
+        page = await c.get("/models")
+        now = json.loads((registry / "registry.json").read_text())["current"]
+        if now == current:
+            assert f"Đã đưa {current} vào dùng: macro-F1" in page.text
+        else:
+            assert now == back and "Không đổi: refused" in page.text
+            assert "below the current model" in page.text
