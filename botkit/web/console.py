@@ -105,6 +105,7 @@ class ConsolePages:
             Route("/incidents", self.incidents),
             Route("/incidents/{incident_id:int}", self.incident),
             Route("/incidents/{incident_id:int}/{action}", self.act, methods=["POST"]),
+            Route("/rosters", self.rosters),
             Route("/models", self.models),
             Route("/models/rollback", self.rollback, methods=["POST"]),
             Route("/models/{version}/promote", self.promote, methods=["POST"]),
@@ -269,6 +270,40 @@ class ConsolePages:
         request.session["note"] = await self.app.store.run_transaction(effect)
         self.app.sender.wake.set()  # the alerts' edits, a correction in the groups
         return RedirectResponse(f"/incidents/{found.id}", 303)
+
+    # -- rosters --------------------------------------------------------------------------
+    async def rosters(self, request: Request) -> Response:
+        """Who is on duty now in each unit, and the gaps `check-config` reports."""
+        user = self.user(request)
+        if user is None:
+            return RedirectResponse("/login", 303)
+        from botkit.checks import config_problems
+        from botkit.escalation.roster import on_duty
+
+        config = self.app.config
+        tz = ZoneInfo(config.bot.timezone)
+        now = self.app.clock.now()
+
+        def name(officer_id: str) -> str:
+            officer = config.officer(officer_id)
+            return officer.name if officer else officer_id
+
+        units = [
+            {
+                "name": unit.name,
+                "on_duty": ", ".join(name(o) for o in on_duty(unit, now, tz)),
+                "shifts": "; ".join(
+                    f"{', '.join(name(o) for o in s.officers)}"
+                    f" {s.start.strftime('%H:%M')}–{s.end.strftime('%H:%M')}"
+                    for s in unit.shifts
+                ),
+                "officers": ", ".join(name(o.id) for o in config.officers if o.unit == unit.id),
+            }
+            for unit in config.units
+        ]
+        when = now.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+        problems = config_problems(config)
+        return self.page(request, "rosters.html", units=units, now=when, problems=problems)
 
     # -- models ---------------------------------------------------------------------------
     def _registry(self) -> Path | None:

@@ -3,11 +3,12 @@ through the same desk as a chat."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ from botkit.domain import IncidentState, Message
 from botkit.pipeline import Inbound
 from botkit.web.console import ConsolePages, hash_password
 from botkit.web.server import web_app
-from tests.conftest import ROOT, RecordingDispatcher, make_config
+from tests.conftest import BASE_CONFIG, ROOT, RecordingDispatcher, make_config
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 PASSWORD = "mat-khau-dai-1"
@@ -166,3 +167,20 @@ async def test_models_are_listed_and_only_an_admin_changes_them_through_the_gate
         else:
             assert now == back and "Không đổi: refused" in page.text
             assert "below the current model" in page.text
+
+
+async def test_rosters_show_who_is_on_duty_and_the_gaps(app: App) -> None:
+    async with client(app) as c:
+        await login(c, "xem")
+        page = await c.get("/rosters")
+    assert page.status_code == 200
+    row = re.search(r"<td>Công an xã Cư M&#39;gar</td><td><b>([^<]*)</b>", page.text)
+    assert row and row.group(1) == "Y Thành"  # on duty all day in the test config
+    assert "Không có khoảng trống" in page.text
+    units = copy.deepcopy(BASE_CONFIG["units"])
+    units[0]["shifts"] = [{"officers": ["thanh"], "start": time(7), "end": time(18, 59, 59)}]
+    app.reload(app.config.model_copy(update={"units": make_config(units=units).units}))
+    async with client(app) as c:
+        await login(c, "xem")
+        page = await c.get("/rosters")
+    assert "<li>units.cu-mgar: mon 19:00–24:00 nobody on duty</li>" in page.text
