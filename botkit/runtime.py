@@ -143,7 +143,13 @@ async def _serve(
         else:
             sources_ended = True
             inbox.arrived.set()
-            timed_out = not await _while_progressing(worker_task, worker, app)
+            outcome = await _while_progressing(worker_task, worker, app, stop)
+            if outcome == "stopped":  # as for a signal before the sources ended
+                halt.set()
+                deadline = loop.time() + app.config.bot.stop_timeout_seconds
+                timed_out = not await _within(worker_task, deadline)
+            else:
+                timed_out = outcome == "stuck"
             halt.set()
         await _within(sender_task, deadline)
         remaining = max(deadline - loop.time(), 0.0)
@@ -295,18 +301,29 @@ async def _within(task: asyncio.Task[None], deadline: float) -> bool:
     return bool(done)
 
 
-async def _while_progressing(task: asyncio.Task[None], worker: Worker, app: App) -> bool:
-    """Wait for the worker to empty the intake while it makes progress."""
+async def _while_progressing(
+    task: asyncio.Task[None], worker: Worker, app: App, stop: asyncio.Event
+) -> str:
+    """Wait for the worker to empty the intake while it makes progress: "done", "stuck"
+    (no progress in a stop timeout: the task is cancelled; the store cannot be written?) or
+    "stopped" (Ctrl-C or SIGTERM meanwhile: the caller lets the batch in hand finish)."""
     window = app.config.bot.stop_timeout_seconds
-    while True:
-        before = worker.handled
-        done, _ = await asyncio.wait([task], timeout=window)
-        if done:
-            return True
-        if worker.handled == before:  # stuck (the store cannot be written?): stop waiting
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            return False
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            before = worker.handled
+            done, _ = await asyncio.wait([task, stopping], timeout=window)
+            if task in done:
+                return "done"
+            if stopping in done:
+                return "stopped"
+            if worker.handled == before:
+                break
+    finally:
+        stopping.cancel()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return "stuck"
 
 
 async def _leftover(app: App, dead: int, timed_out: bool) -> Leftover:

@@ -104,6 +104,12 @@ class Worker:
         # The pipeline is looked up per batch: a reload replaces it.
         failures = await self.pipeline().process(items)
         await self._failed(failures, {e.id: e for e in claimed})
+        stuck = next((f for f in failures if f.storage), None)
+        if stuck is not None:
+            # Released for later, not handled: the run loop says so once and backs off,
+            # instead of claiming the same entries again at once (a full disk, a schema
+            # the store cannot write).
+            raise StoreUnavailable(stuck.error)
         self.handled += len(claimed)
         self.inbox.room.set()
         self.on_batch()

@@ -262,9 +262,10 @@ MIGRATIONS: tuple[str, ...] = (
         finished_at TEXT
     );
     CREATE INDEX bulletins_unfinished ON bulletins(finished_at);
-
-    -- Messages to residents lose their chat and text once they have their outcome.
-    ALTER TABLE outbox ADD COLUMN erase INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX bulletins_created ON bulletins(created_at);
+    """,
+    # 4: messages to residents lose their chat and text once they have their outcome
+    """
+    ALTER TABLE outbox ADD COLUMN erase INTEGER NOT NULL DEFAULT 0;
     """,
 )

@@ -91,8 +91,9 @@ async def test_a_store_failure_is_retried_not_lost(
 
     monkeypatch.setattr(app.engine, "handle_flag", flaky)
     worker = await accepted(app, hoax())
-    await worker.run_once()
-    assert await app.store.incidents.query() == [] and await app.store.intake.backlog() == 1
+    with pytest.raises(StoreUnavailable):  # for the run loop: say so once, then wait
+        await worker.run_once()
+    assert await app.store.intake.backlog() == 1 and await app.store.incidents.query() == []
     await worker.run_once()  # given back without counting an attempt: handled at once
     assert len(await app.store.incidents.query()) == 1
     assert await app.store.intake.backlog() == 0
@@ -251,3 +252,34 @@ async def test_officers_business_is_answered_in_private_and_strangers_not_in_the
     assert "Đã tiếp nhận" in done and done_to is None  # not a reply to a message in the group
     refused = [e for e in await app.store.audit.log() if e["action"] == "refused.confirm"]
     assert len(refused) == 2  # both strangers' tries are on record, answered or not
+
+
+async def test_a_store_that_cannot_commit_makes_the_worker_wait_not_spin(
+    app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A commit the store refuses every time (a full disk, a column it lacks): the entry is
+    released, said once, and tried again after a pause; nothing is lost."""
+    worker = await accepted(app, hoax())
+    claims = 0
+    real_claim = app.store.intake.claim
+
+    async def counting_claim(*args: Any, **kwargs: Any) -> Any:
+        nonlocal claims
+        claims += 1
+        return await real_claim(*args, **kwargs)
+
+    async def refusing(effect: Any) -> Any:
+        raise StoreUnavailable("disk full")
+
+    monkeypatch.setattr(app.store.intake, "claim", counting_claim)
+    monkeypatch.setattr(app.store, "run_transaction", refusing)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop, lambda: False))
+    await asyncio.sleep(1.2)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert claims <= 3  # backed off (0.5 s, then 1 s), not thousands of tries
+    assert caplog.text.count("the store cannot be written: disk full") == 1
+    assert await app.store.intake.backlog() == 1  # still there for later
+    monkeypatch.undo()
+    assert await worker.run_once() == 1 and await app.store.intake.backlog() == 0
