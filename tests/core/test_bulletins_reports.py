@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,31 +21,18 @@ from botkit.reports.monthly import build_report, month_days
 from botkit.reports.render import as_csv
 from botkit.storage.records import StatCount, StatSample
 from botkit.texts import Texts
-from tests.conftest import CU_MGAR, QUANG_PHU, ROOT, RecordingDispatcher, make_config
+from tests.conftest import CU_MGAR, QUANG_PHU, ROOT, RecordingDispatcher
+from tests.core.assembled import SCAM, T0, assembled
 
-T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 _ids = itertools.count(1)
-SCAM = (
-    "Chúc mừng số điện thoại của bạn đã trúng thưởng xe SH 150i, vui lòng nộp phí 2 triệu vào"
-    " tài khoản 0987654321 để nhận giải trong hôm nay"
-)
 # A warning that quotes the scam: the model alone flags it as a scam.
 WARNING = f'Công an xã cảnh báo: tin nhắn "{SCAM}" là lừa đảo, bà con không chuyển tiền.'
 
 
 @pytest.fixture
 async def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
-    monkeypatch.setenv("BOTKIT_HASH_KEY", "test-key-0123456789abcdef")
-    config = make_config(bot={"data_dir": str(tmp_path / "var"), "retention_days": 30})
-    built = await App.build(
-        config,
-        ROOT,
-        clock=VirtualClock(T0),
-        dispatcher=RecordingDispatcher(("test",)),
-        store_path=str(tmp_path / "db.sqlite3"),
-    )
-    yield built
-    await built.close()
+    async with assembled(tmp_path, monkeypatch) as built:
+        yield built
 
 
 def sent_to(app: App, chat: str) -> list[str]:

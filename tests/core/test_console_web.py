@@ -8,31 +8,25 @@ import json
 import re
 import shutil
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time
+from datetime import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from botkit.app import App
-from botkit.clock import VirtualClock
 from botkit.domain import IncidentState, Message
 from botkit.pipeline import Inbound
 from botkit.web.console import ConsolePages, hash_password
 from botkit.web.server import web_app
-from tests.conftest import BASE_CONFIG, ROOT, RecordingDispatcher, make_config
+from tests.conftest import BASE_CONFIG, ROOT, make_config
+from tests.core.assembled import SCAM, T0, assembled
 
-T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 PASSWORD = "mat-khau-dai-1"
-SCAM = (
-    "Chúc mừng số điện thoại của bạn đã trúng thưởng xe SH 150i, vui lòng nộp phí 2 triệu vào"
-    " tài khoản 0987654321 để nhận giải trong hôm nay"
-)
 
 
 @pytest.fixture
 async def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
-    monkeypatch.setenv("BOTKIT_HASH_KEY", "test-key-0123456789abcdef")
     hashed = hash_password(PASSWORD)
     users = [
         {"name": "admin", "role": "admin", "password_hash": hashed},
@@ -40,18 +34,10 @@ async def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
         {"name": "hoa", "role": "officer", "officer": "hoa", "password_hash": hashed},
         {"name": "xem", "role": "viewer", "password_hash": hashed},
     ]
-    config = make_config(bot={"data_dir": str(tmp_path / "var")}, web={"users": users})
-    built = await App.build(
-        config,
-        ROOT,
-        clock=VirtualClock(T0),
-        dispatcher=RecordingDispatcher(("test",)),
-        store_path=str(tmp_path / "db.sqlite3"),
-    )
-    message = Message("test", "g-cu-mgar", "1", SCAM, T0, sender_id="s1")
-    await built.pipeline.process([Inbound(message)])
-    yield built
-    await built.close()
+    async with assembled(tmp_path, monkeypatch, web={"users": users}) as built:
+        message = Message("test", "g-cu-mgar", "1", SCAM, T0, sender_id="s1")
+        await built.pipeline.process([Inbound(message)])
+        yield built
 
 
 def client(app: App) -> httpx.AsyncClient:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,9 @@ from botkit.clock import VirtualClock
 from botkit.domain import Message, OfficerCommand
 from botkit.outbound import CopyMessage, SendText
 from botkit.pipeline import Inbound
-from tests.conftest import CU_MGAR, EA_TUL, ROOT, RecordingDispatcher, make_config
+from tests.conftest import CU_MGAR, EA_TUL, RecordingDispatcher
+from tests.core.assembled import T0, assembled
 
-T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # a Monday, 09:00 in Vietnam
 RESIDENT = "r-77"
 _ids = itertools.count(1)
 
@@ -75,20 +75,11 @@ class Chat:
 
 @pytest.fixture
 async def chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Chat]:
-    monkeypatch.setenv("BOTKIT_HASH_KEY", "test-key-0123456789abcdef")
-    config = make_config(
-        bot={"data_dir": str(tmp_path / "var"), "retention_days": 30},
-        residents={"max_messages": 10, "per_minutes": 10},
-    )
-    clock = VirtualClock(T0)
-    dispatcher = RecordingDispatcher(("test",))
-    app = await App.build(
-        config, ROOT, clock=clock, dispatcher=dispatcher, store_path=str(tmp_path / "db.sqlite3")
-    )
-    try:
-        yield Chat(app, dispatcher, clock)
-    finally:
-        await app.close()
+    residents = {"max_messages": 10, "per_minutes": 10}
+    async with assembled(tmp_path, monkeypatch, residents=residents) as app:
+        assert isinstance(app.dispatcher, RecordingDispatcher)
+        assert isinstance(app.clock, VirtualClock)
+        yield Chat(app, app.dispatcher, app.clock)
 
 
 def code_in(text: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -18,13 +17,7 @@ from botkit.pipeline import Inbound
 from botkit.runtime import serve_web
 from botkit.storage import SqliteStore
 from botkit.web.server import serve_http, web_app
-from tests.conftest import ROOT, RecordingDispatcher, make_config
-
-T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
-SCAM = (
-    "Chúc mừng số điện thoại của bạn đã trúng thưởng xe SH 150i, vui lòng nộp phí 2 triệu vào"
-    " tài khoản 0987654321 để nhận giải trong hôm nay"
-)
+from tests.core.assembled import SCAM, T0, assembled
 
 
 def free_port() -> int:
@@ -46,20 +39,9 @@ async def get(url: str) -> tuple[int, str]:
 
 @pytest.fixture
 async def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
-    monkeypatch.setenv("BOTKIT_HASH_KEY", "test-key-0123456789abcdef")
-    config = make_config(
-        bot={"data_dir": str(tmp_path / "var")},
-        web={"enabled": True, "host": "127.0.0.1", "port": free_port()},
-    )
-    built = await App.build(
-        config,
-        ROOT,
-        clock=VirtualClock(T0),
-        dispatcher=RecordingDispatcher(("test",)),
-        store_path=str(tmp_path / "db.sqlite3"),
-    )
-    yield built
-    await built.close()
+    web = {"enabled": True, "host": "127.0.0.1", "port": free_port()}
+    async with assembled(tmp_path, monkeypatch, web=web) as built:
+        yield built
 
 
 async def test_metrics_count_messages_flags_backlog_and_alert_latency(app: App) -> None:
