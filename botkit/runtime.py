@@ -312,7 +312,9 @@ async def _while_progressing(
     try:
         while True:
             before = worker.handled
-            done, _ = await asyncio.wait([task, stopping], timeout=window)
+            done, _ = await asyncio.wait(
+                [task, stopping], timeout=window, return_when=asyncio.FIRST_COMPLETED
+            )
             if task in done:
                 return "done"
             if stopping in done:
