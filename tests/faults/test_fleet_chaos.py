@@ -11,7 +11,7 @@ TEARDOWN = 5
 
 
 async def test_workers_killed_mid_batch_lose_nothing_and_page_once(tmp_path: Path) -> None:
-    report = await run(tmp_path, "kill-workers", kills=3, messages=100, per_second=25, seed=3)
+    report = await run(tmp_path, "kill-workers", kills=2, messages=100, per_second=25, seed=3)
     detail = report.summary() + "".join(f"\n  lost: {x}" for x in report.lost[:10])
     assert report.clean, detail
     assert report.processed == report.pushed, detail
@@ -20,7 +20,7 @@ async def test_workers_killed_mid_batch_lose_nothing_and_page_once(tmp_path: Pat
 
 
 async def test_redis_restarted_under_load_loses_nothing(tmp_path: Path) -> None:
-    report = await run(tmp_path, "restart-redis", restarts=2, messages=100, per_second=25, seed=8)
+    report = await run(tmp_path, "restart-redis", restarts=1, messages=100, per_second=25, seed=8)
     detail = report.summary() + "".join(f"\n  lost: {x}" for x in report.lost[:10])
     assert report.clean, detail
     assert report.processed == report.pushed, detail
