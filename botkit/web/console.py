@@ -14,7 +14,7 @@ import hmac
 import secrets
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -374,11 +374,10 @@ class ConsolePages:
         await self.app.store.audit.record(now, actor, action, subject, {})
 
 
+@dataclass(frozen=True, slots=True)
 class _Entry:
-    __slots__ = ("action", "actor", "at")
+    """One line of an incident's timeline, from the audit log."""
 
-    def __init__(self, at: datetime, actor: str, action: str) -> None:
-        self.at, self.actor, self.action = at, actor, action
-
-
-Handler = Callable[[Request], Awaitable[Response]]
+    at: datetime
+    actor: str
+    action: str
