@@ -3,7 +3,9 @@
 Each input line is `Name: text` or plain text, posted in the group. `@Name: text` is Name
 writing to the bot in a private chat (a resident's question or report). Lines starting
 with `/` are officer commands (`/ack 12`); `Name: /ack 12` acts as the officer whose console
-contact is `Name`, a bare command as the configured `operator`.
+contact is `Name`, a bare command as the configured `operator`. `Name: [ảnh: file.jpg] caption`
+posts a picture from a local file, with an optional caption (for demos and tests of the
+picture stage).
 
 Message ids are unique across runs (a random run tag and a counter), so a second run's
 reports are never taken for the first run's redelivered. Reading is bounded: while botkit
@@ -24,11 +26,20 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar, TextIO
 
-from botkit.adapter import Adapter, InboundEvent, Inbox, IntakeUnavailable, Unsupported
+from botkit.adapter import (
+    Adapter,
+    InboundEvent,
+    Inbox,
+    IntakeUnavailable,
+    PhotoUnavailable,
+    Unsupported,
+)
 from botkit.config import AdapterSettings
 from botkit.domain import Message, OfficerCommand
+from botkit.domain.message import PHOTO
 from botkit.outbound import CopyMessage, DeleteMessage, EditText, Outbound, SendText
 
 log = logging.getLogger(__name__)
@@ -38,11 +49,14 @@ MAX_LINE = 64 * 1024  # characters of one line kept; a message is never longer
 RETRY_SECONDS = 1.0
 _NAMED = re.compile(r"^\s*([^:/\n]{1,40}?)\s*:\s*(.*)$")
 _COMMAND = re.compile(r"^/(\w+)(?:@\w+)?(?:\s+(.*))?$")
+_PICTURE = re.compile(
+    r"^\s*\[(?:ảnh|anh|photo)\s*:\s*([^\]]+)\]\s*(.*)$", re.IGNORECASE | re.DOTALL
+)
 
 
 class ConsoleAdapter(Adapter):
     platform: ClassVar[str] = "console"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"send", "edit"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"send", "edit", "photos"})
 
     def __init__(
         self,
@@ -135,6 +149,11 @@ class ConsoleAdapter(Adapter):
         elif private:
             text = line  # `@text`: a private message from someone unnamed
         now = datetime.now(UTC)
+        extra: tuple[tuple[str, str], ...] = ()
+        picture = _PICTURE.match(text)
+        if picture:
+            text = picture.group(2).strip()  # the caption
+            extra = (("media", "photo"), (PHOTO, picture.group(1).strip()))
         if private and not _COMMAND.match(text.strip()):
             resident = sender or "resident"
             return Message(
@@ -145,9 +164,11 @@ class ConsoleAdapter(Adapter):
                 sent_at=now,
                 sender_id=resident,
                 sender_name=sender,
+                is_caption=bool(extra and text),
+                extra=extra,
                 private=True,
             )
-        command = _COMMAND.match(text.strip())
+        command = None if extra else _COMMAND.match(text.strip())
         if command:
             sender_id = sender or str(self.operator or "console")
             return OfficerCommand(
@@ -167,7 +188,30 @@ class ConsoleAdapter(Adapter):
             sent_at=now,
             sender_id=sender,
             sender_name=sender,
+            is_caption=bool(extra and text),
+            extra=extra,
         )
+
+    async def fetch_photo(self, ref: str, max_bytes: int) -> bytes:
+        """A picture named on the console is a local file."""
+
+        def read() -> bytes:
+            path = Path(ref).expanduser()
+            try:
+                size = path.stat().st_size
+                if size > max_bytes:
+                    raise PhotoUnavailable(
+                        f"{ref}: {size:,} bytes, over the limit of {max_bytes:,}"
+                    )
+                with path.open("rb") as f:
+                    return f.read(max_bytes + 1)[: max_bytes + 1]
+            except OSError as exc:
+                raise PhotoUnavailable(f"{ref}: {exc.strerror or exc}") from None
+
+        data = await asyncio.to_thread(read)
+        if len(data) > max_bytes:  # grew since stat
+            raise PhotoUnavailable(f"{ref}: over the limit of {max_bytes:,} bytes")
+        return data
 
     async def send(self, action: Outbound) -> str | None:
         if isinstance(action, SendText):

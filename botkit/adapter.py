@@ -88,6 +88,11 @@ class Unsupported(Exception):
     """The platform cannot perform this action (e.g. deleting on Messenger)."""
 
 
+class PhotoUnavailable(Exception):
+    """A message's picture could not be fetched (gone, too big, the platform failing): the
+    message says why, in one line. The caption is classified anyway."""
+
+
 class DeliveryError(Exception):
     """Sending failed; the core keeps the alert and decides what next.
 
@@ -137,6 +142,11 @@ class Adapter(ABC):
     @abstractmethod
     async def send(self, action: Outbound) -> str | None:
         """Perform an action; return the platform's id of a sent message, if any."""
+
+    async def fetch_photo(self, ref: str, max_bytes: int) -> bytes:
+        """The picture a message's `photo_ref` names, at most `max_bytes` long
+        (`PhotoUnavailable` otherwise). Adapters with the "photos" capability implement it."""
+        raise Unsupported(f"adapter {self.name!r} cannot fetch pictures")
 
     async def prepare_sending(self) -> None:  # noqa: B027 - optional hook
         """Make the send side ready (a session, a checked token) at start, so the first alert

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from botkit.adapter import Adapter
 from botkit.bulletins import BulletinBoard
+from botkit.claims import KnownClaims
 from botkit.classify import ClassifierService
 from botkit.clock import Clock, SystemClock
 from botkit.config import AdapterSettings, Config
@@ -27,6 +28,9 @@ from botkit.domain.incident import OPEN_STATES
 from botkit.escalation import EscalationEngine
 from botkit.escalation.commands import OfficerDesk
 from botkit.groups import GroupDirectory
+from botkit.images import ocr
+from botkit.images.known import KnownImages
+from botkit.images.reader import PhotoFetcher, PhotoReader
 from botkit.intake import DurableInbox
 from botkit.keys import FINGERPRINT_META, HashKey, resolve_hash_key
 from botkit.nearby import RecentHoaxes
@@ -70,6 +74,15 @@ def load_classifier_model(
     return loaded
 
 
+def _ocr_missing(config: Config) -> str | None:
+    if not config.images.enabled:
+        return None
+    missing = ocr.unavailable(config.images.language)
+    if missing is not None:
+        log.warning("text in pictures will not be read: %s", missing)
+    return missing
+
+
 def _resolve(base_dir: Path, path: str) -> Path:
     p = Path(path)
     return p if p.is_absolute() else base_dir / p
@@ -92,6 +105,8 @@ class App:
     on_event: Callable[[AlertEvent], None]
     base_dir: Path
     answers: Answers | None
+    # Why text in pictures cannot be read here (no tesseract), or None; said once at start.
+    ocr_missing: str | None = None
     owner: str = dataclasses.field(default_factory=worker_name)
     # Rebuilt from the config by `assemble` (a reload rebuilds, it does not patch):
     engine: EscalationEngine = dataclasses.field(init=False)
@@ -100,6 +115,7 @@ class App:
     pipeline: Pipeline = dataclasses.field(init=False)
     sender: Sender = dataclasses.field(init=False)
     claims_seen: int = 0
+    known_images: KnownImages = dataclasses.field(init=False)
 
     @classmethod
     async def build(
@@ -140,6 +156,7 @@ class App:
                 on_event or (lambda _event: None),
                 base_dir,
                 answers,
+                await asyncio.to_thread(_ocr_missing, config),
             )
             app.assemble(config)
             await app.sync_claims()
@@ -160,8 +177,13 @@ class App:
         places = PlaceBook(config.jurisdiction.province)
         pseudonymizer = Pseudonymizer(self.key.secret)
         groups = GroupDirectory(config, self.store.groups)
+        if first:
+            self.known_images = KnownImages(config.images.match_distance)
+        else:
+            self.known_images.max_distance = config.images.match_distance
+        claims = KnownClaims(self.service, self.known_images)
         self.engine = EscalationEngine(
-            config, self.store, self.dispatcher, self.clock, texts, self.on_event, self.service
+            config, self.store, self.dispatcher, self.clock, texts, self.on_event, claims
         )
         contacts = Contacts(config, self.dispatcher)
         residents = ResidentDesk(
@@ -199,6 +221,8 @@ class App:
             residents,
             self.answers,
             self.bulletins,
+            self._photo_reader(config),
+            self.known_images,
         )
         if kept is not None:  # this process's counts go on across a reload
             self.pipeline.messages, self.pipeline.flags = kept.messages, kept.flags
@@ -211,11 +235,22 @@ class App:
                 config, self.store, self.dispatcher, renderer, self.clock, self.owner
             )
 
+    def _photo_reader(self, config: Config) -> PhotoReader | None:
+        """Pictures are read where adapters can fetch them (not in a dry run)."""
+        if not config.images.enabled or not isinstance(self.dispatcher, PhotoFetcher):
+            return None
+        reader = None
+        if self.ocr_missing is None:
+            reader = ocr.TesseractReader(config.images.language, config.images.ocr_timeout_seconds)
+        return PhotoReader(config.images, self.dispatcher, reader)
+
     @property
     def _assembled(self) -> bool:
         return "pipeline" in self.__dict__
 
     def reload(self, config: Config) -> None:
+        if config.images.language != self.config.images.language:
+            self.ocr_missing = _ocr_missing(config)
         # An admin reloads after editing the knowledge file too; a broken file raises
         # KnowledgeError and the running answers stay. (Some 100 ms of CPU, once per reload.)
         self.answers = build_answers(config, self.base_dir)
@@ -259,10 +294,11 @@ class App:
     async def sync_claims(self) -> int:
         """Known claims another process (or an earlier run) confirmed join the index."""
         added = 0
+        claims = KnownClaims(self.service, self.known_images)
         for seq, claim_id, text in await self.store.incidents.claims(self.claims_seen):
             self.claims_seen = max(self.claims_seen, seq)
-            if self.service.accepts_claim(text):
-                self.service.add_claim(claim_id, text)
+            if claims.accepts(claim_id, text):
+                claims.add_claim(claim_id, text)
                 added += 1
         return added
 

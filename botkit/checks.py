@@ -36,8 +36,15 @@ def config_problems(config: Config) -> list[str]:
 
 def environment_problems(config: Config, environ: Mapping[str, str]) -> list[str]:
     """Variables an enabled adapter's section names (keys ending in `_env`) that are not
-    set here: the adapter would stop at start. The values are never shown."""
+    set here: the adapter would stop at start (the values are never shown); and OCR for
+    pictures missing on this machine."""
     problems: list[str] = []
+    if config.images.enabled:
+        from botkit.images.ocr import unavailable
+
+        missing = unavailable(config.images.language)
+        if missing is not None:
+            problems.append(f"images: text in pictures will not be read: {missing}")
     for name in config.enabled_adapters():
         for key, value in (config.adapters[name].model_extra or {}).items():
             if key.endswith("_env") and isinstance(value, str) and not environ.get(value):

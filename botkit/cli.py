@@ -29,7 +29,9 @@ app = typer.Typer(
 models_app = typer.Typer(
     help="List, promote and roll back classifier models.", no_args_is_help=True
 )
-labels_app = typer.Typer(help="Officers' verdicts as labelled data.", no_args_is_help=True)
+labels_app = typer.Typer(
+    help="Reviewers' labels and officers' verdicts as labelled data.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 app.add_typer(labels_app, name="labels")
 bulletin_app = typer.Typer(help="Warnings to every group of a commune.", no_args_is_help=True)
@@ -763,7 +765,8 @@ def labels_export(
     output: Annotated[Path, typer.Option("--output")] = Path("verdict_labels.csv"),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
-    """Write officers' verdicts (confirmed / false) as a labelled CSV for `botkit train`."""
+    """Write reviewers' labels (the console's review queue), else officers' verdicts
+    (confirmed / false), as a labelled CSV for `botkit train`."""
     from botkit.runner import export_labels
 
     cfg = _config(config)

@@ -65,6 +65,12 @@ class AdapterDispatcher:
         except RateLimited as exc:
             raise DeliveryError(str(exc), retry_after=exc.retry_after) from exc
 
+    async def fetch_photo(self, adapter_name: str, ref: str, max_bytes: int) -> bytes:
+        adapter = self.adapters.get(adapter_name)
+        if adapter is None:
+            raise Unsupported(f"adapter {adapter_name!r} is not running")
+        return await adapter.fetch_photo(ref, max_bytes)
+
     async def send(self, adapter_name: str, action: Outbound) -> str | None:
         adapter = self.adapters.get(adapter_name)
         if adapter is None:

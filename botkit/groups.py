@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from botkit.config import Config
+from botkit.sandbox import SANDBOX, sandbox_commune
 from botkit.storage.base import GroupStore
 
 # Registrations change rarely and every message asks; another process may register a group,
@@ -17,13 +18,23 @@ class GroupDirectory:
         self.default = config.jurisdiction.default
         self.groups = groups
         self._configured = {(g.platform, g.chat): g.jurisdiction for g in config.groups}
+        self._communes = {*config.jurisdiction.communes, self.default}
         self._registered: dict[tuple[str, str], tuple[float, int | None]] = {}
 
     def configured(self, platform: str, chat_id: str) -> int:
         """The group's commune from the config alone (the default when it is not listed)."""
+        if platform == SANDBOX:
+            return self._sandbox(chat_id)
         return self._configured.get((platform, chat_id), self.default)
 
+    def _sandbox(self, chat_id: str) -> int:
+        """A sandbox group's commune is in its id (only a configured commune counts)."""
+        commune = sandbox_commune(chat_id)
+        return commune if commune in self._communes else self.default
+
     async def jurisdiction(self, platform: str, chat_id: str) -> int:
+        if platform == SANDBOX:
+            return self._sandbox(chat_id)
         key = (platform, chat_id)
         configured = self._configured.get(key)
         if configured is not None:

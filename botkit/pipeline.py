@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections import Counter
@@ -25,9 +26,12 @@ from botkit.config import Config
 from botkit.decide import decide
 from botkit.domain import Message, OfficerCommand
 from botkit.domain.commands import RESIDENT_COMMANDS
+from botkit.domain.verdict import IMAGE_EVIDENCE, Evidence
 from botkit.escalation import EscalationEngine
 from botkit.escalation.commands import OfficerDesk
 from botkit.groups import GroupDirectory
+from botkit.images.known import KnownImages
+from botkit.images.reader import PhotoRead, PhotoReader
 from botkit.nearby import RecentHoaxes
 from botkit.onboarding import Onboarding
 from botkit.outbound import SendText
@@ -35,6 +39,7 @@ from botkit.privacy import Pseudonymizer, redact
 from botkit.reports import counting
 from botkit.residents.answers import Answer, Answers
 from botkit.residents.desk import ResidentDesk
+from botkit.sandbox import SANDBOX
 from botkit.storage.base import Store, StoreUnavailable, Transaction
 from botkit.storage.records import FlaggedRecord, NewMessage
 
@@ -72,6 +77,8 @@ class Pipeline:
         residents: ResidentDesk,
         answers: Answers | None,
         bulletins: BulletinBoard,
+        photos: PhotoReader | None = None,
+        known_images: KnownImages | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -86,6 +93,8 @@ class Pipeline:
         self.residents = residents
         self.answers = answers
         self.bulletins = bulletins
+        self.photos = photos
+        self.known_images = known_images
         self.counter = counting.Counter(engine.tz)
         self.flags = 0
         self.flagged: Counter[str] = Counter()  # by category, for /metrics
@@ -144,7 +153,15 @@ class Pipeline:
     ) -> list[Failure]:
         messages = [item.event for item in run if isinstance(item.event, Message)]
         try:
+            if self.photos is not None:
+                read = await self.photos.read(messages)
+                run = [
+                    dataclasses.replace(i, event=r.message) for i, r in zip(run, read, strict=True)
+                ]
+                messages = [r.message for r in read]
             analyses = await self.analyse(messages)
+            if self.photos is not None:
+                analyses = [self._pictured(a, r) for a, r in zip(analyses, read, strict=True)]
             private = await self.read_private(messages)
         except Exception as exc:
             log.exception("classifying %d message(s) failed; kept for a retry", len(run))
@@ -158,6 +175,20 @@ class Pipeline:
             if failure is not None:
                 failures.append(failure)
         return failures
+
+    def _pictured(self, analysis: Analysis, read: PhotoRead) -> Analysis:
+        """A message with a picture carries its fingerprint as evidence (for when the hoax is
+        confirmed), and is a known hoax when its picture is one."""
+        if read.fingerprint is None:
+            return analysis
+        verdict = analysis.verdict
+        evidence = (Evidence(IMAGE_EVIDENCE, read.fingerprint), *verdict.evidence)
+        verdict = dataclasses.replace(verdict, evidence=evidence)
+        known = self.known_images
+        match = known.match(read.fingerprint) if known is not None and len(known) else None
+        if match is not None and verdict.claim_id is None:
+            verdict = dataclasses.replace(verdict, claim_id=match[0], claim_similarity=match[1])
+        return dataclasses.replace(analysis, verdict=verdict)
 
     async def apply(
         self, item: Inbound, analysis: Analysis, no_effect: list[tuple[Inbound, int]]
@@ -185,8 +216,9 @@ class Pipeline:
 
         async def effect(tx: Transaction) -> None:
             await self.engine.handle_flag(tx, flag, record)
-            await self.counter.add(tx, now, jurisdiction, counting.MESSAGES)
-            await self.counter.add(tx, now, jurisdiction, counting.FLAG + flag.category)
+            if message.platform != SANDBOX:  # a demo is not the commune's work
+                await self.counter.add(tx, now, jurisdiction, counting.MESSAGES)
+                await self.counter.add(tx, now, jurisdiction, counting.FLAG + flag.category)
 
         return await self._committed(item, effect)
 
@@ -295,7 +327,11 @@ class Pipeline:
         if not no_effect:
             return []
         ids = [item.entry_id for item, _ in no_effect if item.entry_id is not None]
-        read = Counter(jurisdiction for _, jurisdiction in no_effect)
+        read = Counter(
+            jurisdiction
+            for item, jurisdiction in no_effect
+            if not (isinstance(item.event, Message) and item.event.platform == SANDBOX)
+        )
         now = self.clock.now()
 
         async def effect(tx: Transaction) -> None:

@@ -122,7 +122,7 @@ async def _serve(
     sender_task = asyncio.create_task(app.sender.run(halt))
     chores = asyncio.create_task(housekeeping(app, halt, tick_seconds))
     holds = asyncio.create_task(keep_sources(app, held, stop))
-    web = asyncio.create_task(serve_web(app, halt))
+    web = asyncio.create_task(serve_web(app, halt, inbox))
     runners = [asyncio.create_task(supervise(a, inbox)) for a in adapters.values()]
     stopping = asyncio.ensure_future(stop.wait())
     timed_out = False
@@ -171,8 +171,9 @@ async def _serve(
     return await _leftover(app, worker.dead_lettered, timed_out)
 
 
-async def serve_web(app: App, stop: asyncio.Event) -> None:
-    """`/healthz` and `/metrics` while the process runs, when `[web] enabled`."""
+async def serve_web(app: App, stop: asyncio.Event, inbox: DurableInbox | None = None) -> None:
+    """`/healthz` and `/metrics` while the process runs, when `[web] enabled`; the console
+    with `[web] users`. `inbox`: the local worker's (posts in the console's sandbox wake it)."""
     settings = app.config.web
     if not settings.enabled:
         return
@@ -185,7 +186,9 @@ async def serve_web(app: App, stop: asyncio.Event) -> None:
         pipeline = app.pipeline
         return ProcessCounts(pipeline.messages, dict(pipeline.flagged), latencies)
 
-    console = ConsolePages(app) if settings.users else None
+    # A worker runs in this process: sandbox posts go through the durable intake to it, like
+    # any adapter's message (a fleet's worker polls the shared intake without being woken).
+    console = ConsolePages(app, inbox or app.inbox()) if settings.users else None
     log.info("web: listening on port %d ([web] host)", settings.port)
     served = web_app(app.store, app.clock, counts, console)
     await serve_http(served, settings.host, settings.port, stop)

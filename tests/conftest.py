@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from botkit.adapter import PhotoUnavailable
 from botkit.config import Config
 from botkit.config.loader import parse_config
 from botkit.outbound import Outbound
@@ -123,6 +124,7 @@ class RecordingDispatcher:
         self.no_room: asyncio.Event | None = None
         self.waiting_for_room = 0
         self.cannot_edit: set[str] = set()  # platforms without editing (Messenger, Zalo)
+        self.pictures: dict[str, bytes] = {}  # photo refs → bytes, for `fetch_photo`
         self._ids = itertools.count(1)
 
     def has(self, adapter_name: str) -> bool:
@@ -153,6 +155,15 @@ class RecordingDispatcher:
 
     def to(self, chat_id: str) -> list[Outbound]:
         return [a for _, a in self.sent if getattr(a, "chat_id", None) == chat_id]
+
+    async def fetch_photo(self, adapter_name: str, ref: str, max_bytes: int) -> bytes:
+        """The bytes put in `pictures` under `ref` (what an adapter would download)."""
+        if ref not in self.pictures:
+            raise PhotoUnavailable(f"{ref}: no such file")
+        data = self.pictures[ref]
+        if len(data) > max_bytes:
+            raise PhotoUnavailable(f"{len(data):,} bytes, over the limit of {max_bytes:,}")
+        return data
 
 
 @pytest.fixture

@@ -9,6 +9,10 @@ as a new message (the core does that when "edit" is missing from `capabilities`)
 
 Meta's posts are checked (HMAC), converted and stored before they are answered 200; the
 webhook server is the kit's.
+
+Pictures ("photos"): a resident's image attachment is the message's `photo` reference (its
+URL on Meta's CDN); `fetch_photo` downloads it when the core asks, within the core's size
+limit (`photos.py`), and keeps nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ log = logging.getLogger(__name__)
 
 class MessengerAdapter(Adapter):
     platform: ClassVar[str] = "messenger"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"send"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"send", "photos"})
 
     def __init__(
         self, name: str, settings: AdapterSettings, *, environ: Mapping[str, str] | None = None
@@ -124,6 +128,13 @@ class MessengerAdapter(Adapter):
     async def close(self) -> None:
         self._stop.set()
         await self.client.close()
+
+    # ------------------------------------------------------------------ pictures
+
+    async def fetch_photo(self, ref: str, max_bytes: int) -> bytes:
+        """The picture at `ref`, an image attachment's URL; `PhotoUnavailable` when it cannot
+        be had within `max_bytes` and the request timeout."""
+        return await self.client.download(ref, max_bytes)
 
     # ------------------------------------------------------------------ sending
 

@@ -3,7 +3,8 @@
 The access token travels in the query string as Meta documents it, with `appsecret_proof`
 (HMAC-SHA256 of the token with the app secret) so that apps set to require it work too.
 The token is therefore part of every URL: errors are described without URLs, and anything
-that might quote one is scrubbed before it is logged or raised.
+that might quote one is scrubbed before it is logged or raised. Pictures are fetched from
+the URL the webhook gave (Meta's CDN) with neither the token nor the proof (`photos.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import aiohttp
 from aiolimiter import AsyncLimiter
 
 from adapters.kit.pacing import pace
+from adapters.kit.photos import fetch_bounded
 from adapters.messenger.errors import GraphError, delivery_error
 from adapters.messenger.settings import MessengerSettings
 from botkit.adapter import DeliveryError
@@ -69,6 +71,12 @@ class GraphClient:
     async def page(self) -> JSON:
         """The Page the token speaks for (`/me` with a Page token is the Page)."""
         return await self._call("GET", self.config.page_url, None, {"fields": "id,name"})
+
+    async def download(self, url: str, max_bytes: int) -> bytes:
+        """A picture of a resident's message, at most `max_bytes` (`PhotoUnavailable`
+        otherwise). Not waited for by `close`, unlike a send: cutting it off loses nothing."""
+        timeout = self.config.request_timeout_seconds
+        return await fetch_bounded(self._client(), url, max_bytes, timeout=timeout)
 
     async def _call(
         self, method: str, url: str, body: JSON | None, query: dict[str, str] | None = None

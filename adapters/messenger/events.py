@@ -6,6 +6,11 @@ events are handed over together, so the post is answered 200 only once all are s
 
 - A person's text message → `Message` (the chat is the person's conversation with the Page,
   keyed by their page-scoped id, PSID), or `OfficerCommand` when it is a typed `/ack 12`.
+- A person's picture (`message.attachments[{"type": "image", "payload": {"url"}}]`) →
+  `Message` with its URL as the `photo` extra (the first picture's, http(s) only; the adapter
+  fetches it when the core asks) and its text, if any, as a caption. Messenger sends a
+  picture's accompanying text as a message of its own, so the text is mostly "". A sticker
+  is an image attachment too (with `sticker_id`): not a picture to read.
 - A tapped quick reply or a pressed postback button carrying a botkit payload (`ack:12`) →
   `OfficerCommand`.
 - Echoes of the Page's own messages, delivery and read receipts, reactions and the like are
@@ -23,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from adapters.kit.commands import (
     DIRECT_COMMANDS,
@@ -34,6 +40,7 @@ from adapters.kit.text import clip
 from adapters.kit.webhook import Malformed
 from botkit.adapter import InboundEvent
 from botkit.domain import Message, OfficerCommand
+from botkit.domain.message import PHOTO
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +162,11 @@ def _message(
                 return None  # `setup:` buttons belong to groups, which Messenger has none of
             return _command(ctx, sender, pressed, at, mid, mid)
     text = message.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return None  # a sticker, a photo, a like: nothing to read
-    typed = parse_command(text, None)
+    text = text if isinstance(text, str) and text.strip() else ""
+    photo = _photo(message)
+    if not text and photo is None:
+        return None  # a sticker, a video, a like: nothing to read
+    typed = parse_command(text, None) if text else None
     if typed is not None:
         if typed.name not in DIRECT_COMMANDS:
             return None  # /setup, another bot's command: not a resident's report
@@ -165,6 +174,11 @@ def _message(
     body, cut = clip(text, ctx.max_text_chars)
     reply = message.get("reply_to")
     reply_to = reply.get("mid") if isinstance(reply, dict) else None
+    extra: list[tuple[str, str]] = []
+    if photo is not None:
+        extra += [("media", "photo"), (PHOTO, photo)]
+    if cut:
+        extra.append(("truncated", "1"))
     return Message(
         platform=ctx.name,
         chat_id=sender,  # a private conversation: the person's PSID is the chat
@@ -172,10 +186,28 @@ def _message(
         text=body,
         sent_at=at,
         sender_id=sender,
+        is_caption=photo is not None and bool(body),
         reply_to=reply_to if isinstance(reply_to, str) else None,
-        extra=(("truncated", "1"),) if cut else (),
+        extra=tuple(extra),
         private=True,
     )
+
+
+def _photo(message: dict[str, Any]) -> str | None:
+    """The URL of the message's first picture, if it has one (stickers are not pictures)."""
+    attachments = message.get("attachments")
+    if message.get("sticker_id") is not None or not isinstance(attachments, list):
+        return None
+    for attachment in attachments:
+        if not isinstance(attachment, dict) or attachment.get("type") != "image":
+            continue
+        payload = attachment.get("payload")
+        if not isinstance(payload, dict) or payload.get("sticker_id") is not None:
+            continue
+        url = payload.get("url")
+        if isinstance(url, str) and urlsplit(url.strip()).scheme.lower() in ("http", "https"):
+            return url.strip()
+    return None
 
 
 def _postback(

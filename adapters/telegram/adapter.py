@@ -30,7 +30,7 @@ from adapters.kit.webhook import WebhookServer, secret_header
 from adapters.telegram import send as ptb_send
 from adapters.telegram.convert import convert
 from adapters.telegram.limits import BotkitRateLimiter
-from adapters.telegram_common.base import TelegramAdapterBase
+from adapters.telegram_common.base import TelegramAdapterBase, refuse_size
 from adapters.telegram_common.common import ADMIN_STATUSES, ALLOWED_UPDATES, SECRET_HEADER
 from adapters.telegram_common.events import ConvertContext, Converted
 from botkit.adapter import DeliveryError
@@ -250,6 +250,11 @@ class TelegramAdapter(TelegramAdapterBase[Update]):
 
     async def _answer(self, query_id: str, text: str | None) -> None:
         await (await self.bot()).answer_callback_query(query_id, text=text)
+
+    async def _fetch_file(self, file_id: str, max_bytes: int) -> bytes:
+        found = await (await self.bot()).get_file(file_id)
+        refuse_size(found.file_size, max_bytes)
+        return bytes(await found.download_as_bytearray())
 
     def _translate(self, exc: Exception) -> Exception | None:
         return ptb_send.translate(exc)

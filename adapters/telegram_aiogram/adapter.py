@@ -27,9 +27,10 @@ from adapters.telegram_aiogram import send as aio_send
 from adapters.telegram_aiogram.convert import convert
 from adapters.telegram_aiogram.limits import RateLimitMiddleware, RetryAfterMiddleware
 from adapters.telegram_aiogram.routing import attach
-from adapters.telegram_common.base import TelegramAdapterBase
+from adapters.telegram_common.base import TelegramAdapterBase, refuse_size
 from adapters.telegram_common.common import ADMIN_STATUSES, ALLOWED_UPDATES, SECRET_HEADER
 from adapters.telegram_common.events import ConvertContext, Converted, enum_text
+from botkit.adapter import PhotoUnavailable
 from botkit.config import AdapterSettings
 from botkit.outbound import Button
 
@@ -221,6 +222,14 @@ class AiogramAdapter(TelegramAdapterBase[Update]):
 
     async def _answer(self, query_id: str, text: str | None) -> None:
         await self.bot().answer_callback_query(callback_query_id=query_id, text=text)
+
+    async def _fetch_file(self, file_id: str, max_bytes: int) -> bytes:
+        found = await self.bot().get_file(file_id)
+        refuse_size(found.file_size, max_bytes)
+        downloaded = await self.bot().download_file(found.file_path or "")
+        if downloaded is None:  # only when given a destination to write to
+            raise PhotoUnavailable("telegram: the download gave nothing")
+        return downloaded.read()
 
     def _translate(self, exc: Exception) -> Exception | None:
         return aio_send.translate(exc)

@@ -27,6 +27,7 @@ from adapters.telegram_common.events import (
     convert_message,
     enum_text,
     origin_label,
+    picture_of,
 )
 
 __all__ = ["ConvertContext", "Converted", "convert", "message_view"]
@@ -64,6 +65,7 @@ def message_view(msg: TgMessage) -> MessageView:
         forwarded_from=_origin(msg.forward_origin),
         reply_to_id=msg.reply_to_message.message_id if msg.reply_to_message else None,
         migrate_to_chat_id=msg.migrate_to_chat_id,
+        picture=picture_of(msg),
     )
 
 

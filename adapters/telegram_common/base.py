@@ -40,6 +40,7 @@ from botkit.adapter import (
     InboundEvent,
     Inbox,
     IntakeUnavailable,
+    PhotoUnavailable,
     Unsupported,
 )
 from botkit.config import AdapterSettings
@@ -72,7 +73,7 @@ class Migrated(Exception):
 class TelegramAdapterBase(Adapter, Generic[U]):
     """Library-independent half of a Telegram adapter; `U` is the library's Update type."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"send", "edit", "delete"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"send", "edit", "delete", "photos"})
 
     def __init__(
         self,
@@ -149,6 +150,11 @@ class TelegramAdapterBase(Adapter, Generic[U]):
     @abstractmethod
     async def _answer(self, query_id: str, text: str | None) -> None:
         """Answer a button press (stops the spinner; `text` shows as a toast)."""
+
+    @abstractmethod
+    async def _fetch_file(self, file_id: str, max_bytes: int) -> bytes:
+        """getFile, `refuse_size` on the size it says, then the download (the Bot API serves
+        files of at most 20 MB)."""
 
     @abstractmethod
     def _translate(self, exc: Exception) -> Exception | None:
@@ -432,6 +438,24 @@ class TelegramAdapterBase(Adapter, Generic[U]):
             message_id_param(action.message_id),
         )
         return str(sent)
+
+    # ------------------------------------------------------------------ pictures
+
+    async def fetch_photo(self, ref: str, max_bytes: int) -> bytes:
+        try:
+            data = await self._fetch_file(ref, max_bytes)
+        except PhotoUnavailable:
+            raise
+        except Exception as exc:
+            said = self._translate(exc) or exc
+            raise PhotoUnavailable(f"telegram getFile: {said}") from None
+        refuse_size(len(data), max_bytes)  # Telegram said nothing of its size, or said wrong
+        return data
+
+
+def refuse_size(size: int | None, max_bytes: int) -> None:
+    if size is not None and size > max_bytes:
+        raise PhotoUnavailable(f"{size:,} bytes, over the limit of {max_bytes:,}")
 
 
 def forbidden_hint(message: str) -> str:

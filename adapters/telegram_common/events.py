@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 from adapters.telegram_common.common import (
     OFFICER_COMMANDS,
@@ -25,6 +26,7 @@ from adapters.telegram_common.common import (
 )
 from botkit.adapter import GroupJoined, GroupLeft, GroupMigrated, GroupSetup, InboundEvent
 from botkit.domain import Message, OfficerCommand
+from botkit.domain.message import PHOTO
 from botkit.outbound import SendText
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ class MessageView:
     forwarded_from: str | None = None
     reply_to_id: int | None = None
     migrate_to_chat_id: int | None = None
+    picture: str | None = None  # file id of a picture to read (a photo, an image document)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,18 @@ class ButtonView:
     chat_type: str | None = None
 
 
+def picture_of(msg: Any) -> str | None:
+    """The file id of a message's picture: its largest photo size, or a document that is an
+    image (a picture sent "as a file" keeps its full resolution). Both libraries' objects."""
+    sizes = getattr(msg, "photo", None)
+    if sizes:
+        return str(sizes[-1].file_id)  # Telegram lists sizes smallest first
+    document = getattr(msg, "document", None)
+    if document is not None and str(document.mime_type or "").startswith("image/"):
+        return str(document.file_id)
+    return None
+
+
 def origin_label(
     kind: str, *, username: str | None = None, title: str | None = None, chat_id: int | None = None
 ) -> str:
@@ -125,15 +140,15 @@ async def convert_message(view: MessageView, ctx: ConvertContext, *, edited: boo
         )
     text = view.text if view.text is not None else view.caption
     if not text:
-        if view.chat_type == "private" and view.media == "photo" and view.sender_id is not None:
-            # A resident's photo for a tip being told (`/togiac`): the core copies it to the
-            # officers; it is not read here.
-            return (
-                NOTHING
-                if edited
-                else Converted((_core_message(view, "", ctx, edited=False, private=True),))
-            )
-        return NOTHING  # stickers, service messages, media without a caption
+        if view.picture is None or edited:
+            return NOTHING  # stickers, service messages, other media without a caption
+        # A picture without a caption: the core reads the text in it. In private, it may be
+        # the photo of a tip being told (`/togiac`), which the core copies to the officers.
+        if view.chat_type == "private" and view.sender_id is not None:
+            return Converted((_core_message(view, "", ctx, edited=False, private=True),))
+        if view.chat_type in GROUP_TYPES:
+            return Converted((_core_message(view, "", ctx, edited=False),))
+        return NOTHING
     command = parse_command(text, ctx.bot_username)
     if command is not None and (edited or not command.name):
         return NOTHING  # commands act once, when sent; other bots' commands are theirs
@@ -198,6 +213,8 @@ def _core_message(
     extra: list[tuple[str, str]] = []
     if view.text is None:
         extra.append(("media", view.media or "media"))
+    if view.picture is not None:
+        extra.append((PHOTO, view.picture))
     if cut:
         extra.append(("truncated", "1"))
     if view.sender_chat_id is not None:  # posted on behalf of a chat or channel

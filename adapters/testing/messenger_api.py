@@ -16,6 +16,9 @@ the body or an `Authorization: Bearer` header, and the body as JSON or as a form
 values, and checks `appsecret_proof` when one is sent. Faults: a call fails with a given
 error, stalls (before or after it is carried out), or its connection drops once carried out.
 
+The pictures people send are served at `GET /media/<name>` as Meta's CDN would
+(`messenger_media.py`: `add_photo`, `sends_photo`; gone, failing, slow or redirected).
+
 It listens on 127.0.0.1 only and delivers webhooks to loopback addresses only. Nothing here
 imports botkit or the adapter.
 """
@@ -39,6 +42,7 @@ import aiohttp
 from aiohttp import web
 
 from adapters.testing import messenger_events as ev
+from adapters.testing.media import PLACEHOLDER, ROUTE, MediaShelf
 from adapters.testing.messenger_checks import check_message, read_body
 from adapters.testing.messenger_state import (
     WINDOW_SECONDS,
@@ -119,6 +123,7 @@ class FakeMessenger:
         self._session: aiohttp.ClientSession | None = None
         self._port: int | None = None
         self._changed = asyncio.Event()
+        self.media = MediaShelf(lambda: self.base_url)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -136,6 +141,7 @@ class FakeMessenger:
 
     async def start(self) -> None:
         app = web.Application(middlewares=[self._graph_errors])
+        app.router.add_get(ROUTE, self.media.handle)  # before /{version}/{page}, which it fits
         app.router.add_post("/{version}/{page}/messages", self._messages)
         app.router.add_get("/{version}/{page}", self._node)
         # handler_cancellation: a call whose client gave up during a stall is not carried out
@@ -204,9 +210,23 @@ class FakeMessenger:
         person.live_quick_replies = None  # any message of theirs dismisses quick replies
         return ev.text_item(self.page_id, psid, text, new_mid(), self._ms())
 
-    def sends_photo(self, psid: str) -> JSON:
+    def add_photo(self, data: bytes = PLACEHOLDER, **options: Any) -> str:
+        """A picture on Meta's CDN (here: this server); its URL. `options`: `MediaShelf.add`'s."""
+        return self.media.add(data, **options)
+
+    def sends_photo(
+        self, psid: str, photo: bytes | str = PLACEHOLDER, *, text: str | None = None
+    ) -> JSON:
+        """They send a picture (its bytes, put on the CDN, or its URL); the item to deliver."""
         self._interacts(psid).live_quick_replies = None
-        return ev.attachment_item(self.page_id, psid, new_mid(), self._ms())
+        url = photo if isinstance(photo, str) else self.add_photo(photo)
+        return ev.attachment_item(
+            self.page_id, psid, new_mid(), self._ms(), "image", url, text=text
+        )
+
+    def sends_sticker(self, psid: str) -> JSON:
+        self._interacts(psid).live_quick_replies = None
+        return ev.sticker_item(self.page_id, psid, new_mid(), self._ms())
 
     def taps(self, psid: str, title: str) -> JSON:
         """They tap a quick reply: only those under the Page's latest message are shown."""

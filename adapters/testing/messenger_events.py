@@ -50,16 +50,38 @@ def postback_item(
     }
 
 
-def attachment_item(page_id: str, psid: str, mid: str, ms: int, kind: str = "image") -> JSON:
+def attachment_item(
+    page_id: str,
+    psid: str,
+    mid: str,
+    ms: int,
+    kind: str = "image",
+    url: str = "https://example.invalid/a.jpg",
+    *,
+    text: str | None = None,
+) -> JSON:
+    """A message with one attachment (`image`, `video`, `audio`, `file`) at `url` on Meta's
+    CDN; `text` beside it (Messenger mostly sends a picture's text as a message of its own)."""
+    message: JSON = {"mid": mid, "attachments": [{"type": kind, "payload": {"url": url}}]}
+    if text is not None:
+        message["text"] = text
     return {
         "sender": {"id": psid},
         "recipient": {"id": page_id},
         "timestamp": ms,
-        "message": {
-            "mid": mid,
-            "attachments": [{"type": kind, "payload": {"url": "https://example.invalid/a.jpg"}}],
-        },
+        "message": message,
     }
+
+
+def sticker_item(
+    page_id: str, psid: str, mid: str, ms: int, sticker_id: int = 369239263222822
+) -> JSON:
+    """A sticker (369239263222822: the thumbs-up): an image attachment with `sticker_id`."""
+    url = "https://scontent.xx.fbcdn.net/v/t39.1997-6/39178562_1505197616293642_n.png"
+    item = attachment_item(page_id, psid, mid, ms, "image", url)
+    item["message"]["attachments"][0]["payload"]["sticker_id"] = sticker_id
+    item["message"]["sticker_id"] = sticker_id
+    return item
 
 
 def echo_item(page_id: str, psid: str, mid: str, text: str, ms: int, app_id: str) -> JSON:

@@ -10,8 +10,10 @@ accepted or refused (`accept_form`). Codes the docs do not give (409 for getUpda
 webhook, 400 for an unknown chat, 403 for a user who blocked the bot) are the emulator's.
 
 It keeps the messages delivered to each chat, can push updates (to a long poll or as webhook
-posts) and injects faults: a call failing with an error code, answering late, or carried
-out and then dropped without an answer. It listens on 127.0.0.1 and posts only to loopback.
+posts), serves the pictures of image updates at `GET /media/<name>` as Zalo's CDN would
+(`zalo_media.py`: `add_photo`, `photo_update`; gone, failing, slow or redirected) and injects
+faults: a call failing with an error code, answering late, or carried out and then dropped
+without an answer. It listens on 127.0.0.1 and posts only to loopback.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from adapters.testing.media import PLACEHOLDER, ROUTE, MediaShelf
 from adapters.testing.zalo_bot_state import (
     Call,
     Fault,
@@ -41,7 +44,7 @@ from adapters.testing.zalo_bot_state import (
     ZaloAPIError,
     take,
 )
-from adapters.testing.zalo_bot_updates import TEXT, new_id
+from adapters.testing.zalo_bot_updates import TEXT, image_update, new_id
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +127,7 @@ class FakeZaloBotAPI:
         self._webhook_task: asyncio.Task[None] | None = None
         self._port: int | None = None
         self._closing = False
+        self.media = MediaShelf(lambda: self.base_url)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -137,6 +141,7 @@ class FakeZaloBotAPI:
     async def start(self) -> None:
         app = web.Application(client_max_size=4 * 1024**2)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get(ROUTE, self.media.handle)
         # handler_cancellation: a long poll whose client went away must not linger
         self._runner = web.AppRunner(
             app, access_log=None, handle_signals=False, handler_cancellation=True
@@ -179,6 +184,23 @@ class FakeZaloBotAPI:
     def block(self, user_id: str) -> None:
         """The user blocked the bot: sends to them fail with 403."""
         self.blocked.add(user_id)
+
+    def add_photo(self, data: bytes = PLACEHOLDER, **options: Any) -> str:
+        """A picture on Zalo's CDN (here: this server); its URL. `options`: `MediaShelf.add`'s."""
+        return self.media.add(data, **options)
+
+    def photo_update(
+        self,
+        sender: JSON,
+        caption: str | None = None,
+        *,
+        photo: bytes | str = PLACEHOLDER,
+        **options: Any,
+    ) -> JSON:
+        """`message.image.received` from `sender` (not pushed yet); `photo`: the picture's bytes
+        (put on the CDN) or its URL."""
+        url = photo if isinstance(photo, str) else self.add_photo(photo)
+        return image_update(sender, caption, photo_url=url, **options)
 
     def push(self, update: JSON) -> str:
         """Queue an update for getUpdates or the webhook; returns its event id."""

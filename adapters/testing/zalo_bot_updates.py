@@ -58,9 +58,16 @@ def text_update(sender: dict[str, Any], text: str, **options: Any) -> dict[str, 
 
 
 def image_update(
-    sender: dict[str, Any], caption: str | None = None, **options: Any
+    sender: dict[str, Any],
+    caption: str | None = None,
+    *,
+    photo_url: str | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
-    fields: dict[str, Any] = {"photo_url": f"https://photo.example/{new_id()}.jpg"}
+    """`message.image.received`: the picture's URL (`FakeZaloBotAPI.add_photo` gives one the
+    emulator serves) and the caption, absent when there is none."""
+    url = photo_url or f"https://photo.example/{new_id()}.jpg"
+    fields: dict[str, Any] = {"photo_url": url}
     if caption is not None:
         fields["caption"] = caption
     return update(IMAGE, sender, fields, **options)

@@ -8,6 +8,8 @@ webhook sender.
   negative ``error`` (-216 invalid or expired token, -230 user silent for 7 days, …).
 - ``POST /v4/oa/access_token``: form-encoded, header ``secret_key``; refresh tokens are
   single-use (a reused one is refused) and ``expires_in`` is a string like Zalo's.
+- ``GET /media/<name>``: the pictures of image events, as Zalo's CDN serves them
+  (`zalo_media.py`: registered with ``add_photo``; gone, failing, slow or redirected).
 It signs and posts events to the adapter's webhook as Zalo does (optionally with ``mac=``),
 redelivering until answered 200, and lets users press the buttons they were sent. Faults:
 an error code on the next calls, slow answers, dropped connections, expired tokens::
@@ -30,12 +32,13 @@ import json
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 from aiohttp import web
 
 from adapters.testing import zalo_oa_events as ev
+from adapters.testing.media import PLACEHOLDER, ROUTE, MediaShelf
 from adapters.testing.zalo_oa_state import (
     JSON,
     Delivered,
@@ -102,6 +105,7 @@ class FakeZaloOA:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port: int | None = None
+        self.media = MediaShelf(lambda: self.base_url)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -120,6 +124,7 @@ class FakeZaloOA:
             app.router.add_post(path, self._send_to_user)
         app.router.add_post(GROUP, self._send_to_group)
         app.router.add_post(REFRESH, self._refresh)
+        app.router.add_get(ROUTE, self.media.handle)
         # handler_cancellation: a stalled call whose client gave up is never carried out.
         self._runner = web.AppRunner(
             app, access_log=None, handle_signals=False, handler_cancellation=True
@@ -152,6 +157,10 @@ class FakeZaloOA:
     def add_group(self, group_id: str, name: str, members: list[str]) -> Group:
         group = self.groups[group_id] = Group(group_id, name, set(members))
         return group
+
+    def add_photo(self, data: bytes = PLACEHOLDER, **options: Any) -> str:
+        """A picture on Zalo's CDN (here: this server); its URL. `options`: `MediaShelf.add`'s."""
+        return self.media.add(data, **options)
 
     def issue_refresh_token(self) -> str:
         """A valid refresh token, as the OA's consent screen would give one."""
@@ -396,9 +405,19 @@ class FakeZaloOA:
         """`user_send_text` from a user to the OA (not posted yet)."""
         return self._event("text", user_id, text, None, "recipient.id")
 
-    def image_event(self, user_id: str, caption: str | None, group_id: str | None = None) -> JSON:
-        """`user_send_image` (or `user_send_group_image`), with a caption or none."""
-        return self._event("image", user_id, caption, group_id, "recipient.group_id")
+    def image_event(
+        self,
+        user_id: str,
+        caption: str | None,
+        group_id: str | None = None,
+        *,
+        photo: bytes | str | None = None,
+        id_field: ev.GroupIdField = "recipient.group_id",
+    ) -> JSON:
+        """`user_send_image` (or `user_send_group_image`), with a caption or none. `photo`: the
+        picture's bytes (put on the CDN) or its URL; by default a placeholder on the CDN."""
+        url = photo if isinstance(photo, str) else self.add_photo(photo or PLACEHOLDER)
+        return self._event("image", user_id, caption, group_id, id_field, url)
 
     def group_text_event(
         self,
@@ -417,10 +436,14 @@ class FakeZaloOA:
         text: str | None,
         group_id: str | None,
         id_field: ev.GroupIdField,
+        photo_url: str | None = None,
     ) -> JSON:
         msg_id = self._msg_id()
         if kind == "image":
-            body = ev.image_message(msg_id, text, f"https://photo.example/{msg_id}.jpg")
+            assert photo_url is not None
+            # Zalo sends a smaller copy's URL beside the picture's: the same bytes here.
+            thumbnail = self.media.copy(photo_url)
+            body = ev.image_message(msg_id, text, photo_url, thumbnail)
         else:
             body = ev.text_message(msg_id, text or "")
         stamp = self._timestamp()
@@ -503,6 +526,23 @@ class FakeZaloOA:
         id_field: ev.GroupIdField = "recipient.group_id",
     ) -> list[int | None]:
         return await self.deliver(self.group_text_event(group_id, user_id, text, id_field))
+
+    async def user_sends_image(
+        self, user_id: str, caption: str | None = None, *, photo: bytes | str | None = None
+    ) -> list[int | None]:
+        return await self.deliver(self.image_event(user_id, caption, photo=photo))
+
+    async def group_sends_image(
+        self,
+        group_id: str,
+        user_id: str,
+        caption: str | None = None,
+        *,
+        photo: bytes | str | None = None,
+        id_field: ev.GroupIdField = "recipient.group_id",
+    ) -> list[int | None]:
+        event = self.image_event(user_id, caption, group_id, photo=photo, id_field=id_field)
+        return await self.deliver(event)
 
     async def press(self, user_id: str, message: Delivered, title: str) -> list[int | None]:
         """The user presses a query button of a message they got: Zalo sends its payload

@@ -82,11 +82,11 @@ def text_message(msg_id: str, text: str) -> JSON:
     return {"msg_id": msg_id, "text": text}
 
 
-def image_message(msg_id: str, caption: str | None, url: str) -> JSON:
-    message: JSON = {
-        "msg_id": msg_id,
-        "attachments": [{"type": "image", "payload": {"url": url, "thumbnail": url}}],
-    }
+def image_message(msg_id: str, caption: str | None, url: str, thumbnail: str | None = None) -> JSON:
+    """An image's `message`: the picture's URL and a smaller copy's (`thumbnail`) on Zalo's
+    CDN; `text` is the caption, absent when there is none."""
+    payload = {"thumbnail": thumbnail or url, "url": url}
+    message: JSON = {"msg_id": msg_id, "attachments": [{"type": "image", "payload": payload}]}
     if caption is not None:
         message["text"] = caption
     return message

@@ -6,6 +6,10 @@ direct messages to the core. Updates come by long polling (getUpdates, one updat
 or by webhook (posts carrying `X-Bot-Api-Secret-Token`); the two exclude each other, so
 polling first deletes any webhook. Zalo's messages can be neither edited nor deleted: the
 core sends a changed alert as a new message.
+
+Pictures ("photos"): an image update's `photo_url` is the message's `photo` reference;
+`fetch_photo` downloads it when the core asks, within the core's size limit (`photos.py`),
+and keeps nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ MAX_WEBHOOK_BODY = 256 * 1024
 
 class ZaloBotAdapter(Adapter):
     platform: ClassVar[str] = "zalo_bot"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"send"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"send", "photos"})
 
     def __init__(
         self,
@@ -166,6 +170,13 @@ class ZaloBotAdapter(Adapter):
             await self.webhook.close()
             self.webhook = None
         await self.client.close()
+
+    # ------------------------------------------------------------------ pictures
+
+    async def fetch_photo(self, ref: str, max_bytes: int) -> bytes:
+        """The picture at `ref`, an image update's `photo_url`; `PhotoUnavailable` when it
+        cannot be had within `max_bytes` and the request timeout."""
+        return await self.client.download(ref, max_bytes)
 
     # ------------------------------------------------------------------ sending
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import aiohttp
 
+from adapters.kit.photos import fetch_bounded
+
 EMPTY_POLL = 408  # getUpdates found nothing within its timeout
 # Extra time the HTTP request gets over the long poll's own timeout.
 POLL_GRACE_SECONDS = 10.0
@@ -96,6 +98,11 @@ class ZaloBotClient:
         if result is None or result == {}:
             return []
         return list(result) if isinstance(result, list) else [result]
+
+    async def download(self, url: str, max_bytes: int) -> bytes:
+        """A picture from Zalo's CDN (an image update's `photo_url`), at most `max_bytes`
+        (`PhotoUnavailable` otherwise). The token is in no part of it."""
+        return await fetch_bounded(self._open(), url, max_bytes, timeout=self._timeout)
 
     async def close(self) -> None:
         if self._session is not None:

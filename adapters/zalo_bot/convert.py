@@ -7,6 +7,10 @@ sender `first_name`, so both spellings are read and a missing event name is infe
 content. The bot cannot join groups, so what arrives are direct messages: an officer's typed
 command (`/ack 12`) becomes an `OfficerCommand`, anything else a resident's `Message` whose chat
 is the private chat; the core decides what to do with it.
+
+An image's `photo_url` becomes the message's `photo` extra (http(s) only; the adapter fetches
+it when the core asks) and its caption the text ("" without one, `is_caption` with one), so
+a picture without a caption reaches the core too.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from adapters.kit.commands import OFFICER_COMMANDS, parse_command
 from adapters.kit.text import clip
 from adapters.kit.webhook import Malformed
 from botkit.adapter import InboundEvent
 from botkit.domain import Message, OfficerCommand
+from botkit.domain.message import PHOTO
 
 TEXT = "message.text.received"
 IMAGE = "message.image.received"
@@ -100,11 +106,13 @@ def to_events(
     update: ZaloUpdate, name: str, *, bot_name: str | None = None, max_text_chars: int = 16_384
 ) -> tuple[InboundEvent, ...]:
     """The core events of one update: none for stickers, unsupported messages, images without
-    a caption and commands that are not botkit's."""
+    a picture or a caption and commands that are not botkit's."""
     body = update.text if update.text is not None else update.caption
-    if not body or not body.strip():
+    body = body if body and body.strip() else ""
+    photo = _web_url(update.photo_url) if update.text is None else None
+    if not body and photo is None:
         return ()
-    command = parse_command(body, bot_name)
+    command = parse_command(body, bot_name) if body else None
     if command is not None:
         if not command.name:
             return ()  # addressed to another bot
@@ -127,6 +135,8 @@ def to_events(
     extra: list[tuple[str, str]] = []
     if update.text is None:
         extra.append(("media", "photo"))
+    if photo is not None:
+        extra.append((PHOTO, photo))
     if cut:
         extra.append(("truncated", "1"))
     return (
@@ -138,7 +148,7 @@ def to_events(
             sent_at=update.date,
             sender_id=update.sender_id,
             sender_name=update.sender_name,
-            is_caption=update.text is None,
+            is_caption=update.text is None and bool(text),
             extra=tuple(extra),
             private=update.chat_type == PRIVATE,
         ),
@@ -153,6 +163,12 @@ def _inferred_event(text: str | None, photo_url: str | None, message: dict[str, 
     if message.get("sticker") is not None:
         return STICKER
     return UNSUPPORTED
+
+
+def _web_url(value: str | None) -> str | None:
+    """An http(s) URL, stripped; anything else is no picture botkit will fetch."""
+    url = value.strip() if value else ""
+    return url if urlsplit(url).scheme.lower() in ("http", "https") else None
 
 
 def _identifier(value: Any) -> str | None:

@@ -7,7 +7,13 @@ core recognises by the event's id.
 
 Sending: text to a user (`/v3.0/oa/message/cs`, buttons as a template) or to a GMF group
 (`/v3.0/oa/group/message`), split at 2000 characters. Zalo can neither edit nor delete an OA
-message: capabilities are {"send"}, so the core sends an alert's new state as a new message.
+message: capabilities lack "edit" and "delete", so the core sends an alert's new state as a
+new message.
+
+Pictures ("photos"): an image event's attachment URL (Zalo's CDN) is the message's `photo`
+reference; `fetch_photo` downloads it when the core asks, within the core's size limit
+(`photos.py`), and keeps nothing.
+
 Every call carries a valid access token (`tokens.py`): a -216 answer refreshes it once and the
 call is retried once. While no token can be had, sends fail as retryable (the core keeps the
 alerts) and the webhook goes on receiving.
@@ -40,7 +46,7 @@ log = logging.getLogger(__name__)
 
 class ZaloOAAdapter(Adapter):
     platform: ClassVar[str] = "zalo_oa"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"send"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"send", "photos"})
 
     def __init__(
         self, name: str, settings: AdapterSettings, *, environ: Mapping[str, str] | None = None
@@ -136,6 +142,13 @@ class ZaloOAAdapter(Adapter):
         the next `close`."""
         self._stop.set()
         await self.client.close()
+
+    # ------------------------------------------------------------------ pictures
+
+    async def fetch_photo(self, ref: str, max_bytes: int) -> bytes:
+        """The picture at `ref`, an image event's URL; `PhotoUnavailable` when it cannot be
+        had within `max_bytes` and the request timeout."""
+        return await self.client.download(ref, max_bytes)
 
     # ------------------------------------------------------------------ sending
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import aiohttp
 
+from adapters.kit.photos import fetch_bounded
+
 SEND_TO_USER = "/v3.0/oa/message/cs"
 SEND_TO_GROUP = "/v3.0/oa/group/message"
 REFRESH = "/v4/oa/access_token"
@@ -53,6 +55,7 @@ class OAClient:
     def __init__(self, api_base_url: str, oauth_base_url: str, timeout: float) -> None:
         self.api_base_url = api_base_url
         self.oauth_base_url = oauth_base_url
+        self.timeout = timeout
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
@@ -76,6 +79,11 @@ class OAClient:
             raise ZaloOAError(code, str(answer.get("message") or ""))
         data = answer.get("data")
         return data if isinstance(data, dict) else {}
+
+    async def download(self, url: str, max_bytes: int) -> bytes:
+        """A picture from Zalo's CDN, at most `max_bytes` (`PhotoUnavailable` otherwise). No
+        token goes with it: the CDN's URLs need none."""
+        return await fetch_bounded(self._client(), url, max_bytes, timeout=self.timeout)
 
     async def refresh(self, refresh_token: str, app_id: str, app_secret: str) -> Refreshed:
         """Trade a refresh token (single-use) for a new access token and refresh token."""

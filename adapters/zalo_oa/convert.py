@@ -2,15 +2,20 @@
 
 - `user_send_<kind>`: a user wrote to the OA. `/ack 12` typed, or `#ack 12` sent by a pressed
   button, is an `OfficerCommand` (the desk checks that the sender is an officer); any other
-  text, or an image's caption (`is_caption`), is a `Message` in the user's chat.
+  text, or an image (its caption, if any, as `text` with `is_caption`), is a `Message` in the
+  user's chat.
 - `user_send_group_<kind>`: a member wrote in a GMF group the OA manages: a `Message` in the
-  group's chat (`group:<id>`). Commands there are not acted on: a group has no way to address
-  the OA, and alerts are answered in the officer's own chat.
+  group's chat (`group:<id>`), an image too, with or without a caption. Commands there are
+  not acted on: a group has no way to address the OA, and alerts are answered in the
+  officer's own chat.
 - Anything else (follow, user_seen_message, oa_send_*, …) is ignored.
 
 The group's id turns up in different places (NOTES §3, unsure which Zalo uses): taken from
 `recipient.group_id`, else `message.conversation_id`, else `recipient.id` unless that is the
 OA's own id. `msg_id` identifies the event, so a redelivered one is recognised by the core.
+An image's picture is `message.attachments[{"type": "image", "payload": {"url", "thumbnail"}}]`:
+the first one's `url` (its `thumbnail` if it has none) becomes the message's `photo` extra,
+fetched later by the adapter for the core; only http(s) URLs are taken.
 An event that is JSON but lacks what its kind needs is `Malformed` (answered 400).
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from adapters.kit.commands import Command, parse_command
 from adapters.kit.text import clip
@@ -27,9 +33,11 @@ from adapters.zalo_oa.buttons import parse_payload
 from adapters.zalo_oa.chats import group_chat_id
 from botkit.adapter import InboundEvent
 from botkit.domain import Message, OfficerCommand
+from botkit.domain.message import PHOTO
 
 DIRECT = "user_send_"
 GROUP = "user_send_group_"
+_WEB = ("http", "https")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,7 @@ class UserEvent:
     text: str | None
     sent_at: datetime
     group_id: str | None  # None: written to the OA directly
+    photo_url: str | None = None  # an image's picture, on Zalo's CDN
 
 
 def convert_event(data: Any, ctx: ConvertContext) -> tuple[InboundEvent, ...]:
@@ -61,8 +70,8 @@ def convert_event(data: Any, ctx: ConvertContext) -> tuple[InboundEvent, ...]:
         return ()
     event = read_user_event(data, name, ctx)
     text = event.text or ""
-    if not text.strip():
-        return ()  # a sticker, a file, an image without caption: nothing to read
+    if not text.strip() and event.photo_url is None:
+        return ()  # a sticker, a file, an image without a picture: nothing to read
     if event.group_id is not None:
         if event.kind == "text" and _command(text) is not None:
             return ()  # a command, not a resident's message, and not acted on in groups
@@ -93,7 +102,32 @@ def read_user_event(data: dict[str, Any], name: str, ctx: ConvertContext) -> Use
     group_id = _group_id(data, message, ctx.oa_id) if grouped else None
     if grouped and group_id is None:
         raise Malformed(f"{name} {msg_id} names no group")
-    return UserEvent(kind, sender_id, msg_id, text, _when(data.get("timestamp"), name), group_id)
+    return UserEvent(
+        kind,
+        sender_id,
+        msg_id,
+        text,
+        _when(data.get("timestamp"), name),
+        group_id,
+        _photo_url(message.get("attachments")),
+    )
+
+
+def _photo_url(attachments: object) -> str | None:
+    """The first image attachment's URL (its thumbnail's if it has no `url`), if http(s)."""
+    if not isinstance(attachments, list):
+        return None
+    for attachment in attachments:
+        if not isinstance(attachment, dict) or attachment.get("type") != "image":
+            continue
+        payload = attachment.get("payload")
+        if not isinstance(payload, dict):
+            continue
+        for key in ("url", "thumbnail"):
+            url = payload.get(key)
+            if isinstance(url, str) and urlsplit(url.strip()).scheme.lower() in _WEB:
+                return url.strip()
+    return None
 
 
 def _group_id(data: dict[str, Any], message: dict[str, Any], oa_id: str) -> str | None:
@@ -142,9 +176,12 @@ def _officer_command(event: UserEvent, command: Command, ctx: ConvertContext) ->
 
 
 def _message(event: UserEvent, chat_id: str, ctx: ConvertContext, *, private: bool) -> Message:
-    text, cut = clip(event.text or "", ctx.max_text_chars)
+    body = event.text or ""
+    text, cut = clip(body if body.strip() else "", ctx.max_text_chars)
     extra: list[tuple[str, str]] = []
-    if event.kind != "text":
+    if event.photo_url is not None:
+        extra += [("media", "photo"), (PHOTO, event.photo_url)]
+    elif event.kind != "text":
         extra.append(("media", event.kind))
     if cut:
         extra.append(("truncated", "1"))
@@ -155,7 +192,7 @@ def _message(event: UserEvent, chat_id: str, ctx: ConvertContext, *, private: bo
         text=text,
         sent_at=event.sent_at,
         sender_id=event.sender_id,
-        is_caption=event.kind != "text",
+        is_caption=event.kind != "text" and bool(text),
         extra=tuple(extra),
         private=private,
     )

@@ -272,6 +272,27 @@ class WebSettings(Strict):
     users: list[WebUser] = Field(default_factory=list)
 
 
+class ImageSettings(Strict):
+    """Pictures in messages: text read by Tesseract OCR, known hoax pictures recognised.
+
+    Without Debian's `tesseract-ocr` and `tesseract-ocr-vie` pictures are only fingerprinted
+    (one warning at start); captions are classified either way.
+    """
+
+    enabled: bool = True
+    language: str = Field("vie", pattern=r"^[a-z_]{3,16}(\+[a-z_]{3,16})*$")  # tesseract -l
+    # A picture is fetched, decoded and read only within these limits; nothing of it is kept
+    # but its fingerprint and a redacted excerpt of the text read.
+    max_bytes: int = Field(10_000_000, gt=0)
+    max_pixels: int = Field(40_000_000, gt=0)
+    ocr_timeout_seconds: float = Field(10.0, gt=0)
+    fetch_timeout_seconds: float = Field(10.0, gt=0)
+    # A re-shared copy of a confirmed hoax picture is recognised within this many differing
+    # bits of its 256-bit fingerprint. Measured (bench/bench_images.py): copies of notices
+    # within 42, the nearest other notice at 76 (1 pair in 19,900 of look-alike notices at 42).
+    match_distance: int = Field(48, ge=0, le=128)
+
+
 class AdapterSettings(BaseModel):
     """Settings of one adapter; keys beyond these belong to the adapter and it checks them."""
 
@@ -296,6 +317,7 @@ class Config(Strict):
     grouping: GroupingSettings = GroupingSettings()
     residents: ResidentSettings = ResidentSettings()
     web: WebSettings = WebSettings()
+    images: ImageSettings = ImageSettings()
     adapters: dict[str, AdapterSettings] = Field(default_factory=dict)
 
     @model_validator(mode="after")

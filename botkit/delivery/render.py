@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 from botkit.domain import Incident
 from botkit.domain.incident import allowed_actions
+from botkit.domain.verdict import IMAGE_EVIDENCE
+from botkit.images.known import is_image_claim
 from botkit.outbound import Button
 from botkit.places import PlaceBook
 from botkit.texts import Texts
@@ -56,11 +58,15 @@ class AlertRenderer:
         cues = [v for k, v in (evidence or []) if k == "cue"]
         if cues:
             lines.append(t.get("alert.cues", cues=", ".join(f"«{c}»" for c in cues[:CUES_SHOWN])))
-        signs = [(k, v) for k, v in (evidence or []) if k != "cue"]
+        if any(k == IMAGE_EVIDENCE for k, _ in evidence or []):
+            lines.append(t.get("alert.picture"))
+        signs = [(k, v) for k, v in (evidence or []) if k not in ("cue", IMAGE_EVIDENCE)]
         if signs:
             shown = "; ".join(f"{t.get(f'evidence.{k}')} {v}" for k, v in signs)
             lines.append(t.get("alert.evidence", evidence=shown))
-        if incident.claim_id:
+        if incident.claim_id and is_image_claim(incident.claim_id):
+            lines.append(t.get("alert.claim_picture"))
+        elif incident.claim_id:
             lines.append(t.get("alert.claim", claim_id=incident.claim_id))
         actions = allowed_actions(incident.state)
         if handled_by is not None:

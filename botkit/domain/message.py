@@ -37,3 +37,17 @@ class Message:
         # Each edit is a new version of the message, identified by its edit time.
         suffix = f":edited@{int(self.sent_at.timestamp())}" if self.edited else ""
         return f"{self.platform}:{self.chat_id}:{self.message_id}{suffix}"
+
+    def extra_value(self, key: str) -> str | None:
+        return next((v for k, v in self.extra if k == key), None)
+
+    @property
+    def photo_ref(self) -> str | None:
+        """The platform's reference to fetch the message's picture with (`Adapter.fetch_photo`),
+        if it has one."""
+        return self.extra_value(PHOTO)
+
+
+# `Message.extra` keys the core reads.
+PHOTO = "photo"  # the adapter's reference to the picture: a file id, a URL, a path
+PHOTO_TEXT = "photo_text"  # "1": text read from the picture follows the caption in `text`

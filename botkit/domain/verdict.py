@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from botkit.domain.message import Message
 
 NORMAL = "normal"
+# Evidence of a message that came as a picture: its fingerprint (botkit.images), so that
+# confirming the hoax makes the picture known.
+IMAGE_EVIDENCE = "image"
 
 
 @dataclass(frozen=True, slots=True)

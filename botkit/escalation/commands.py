@@ -6,6 +6,7 @@ done, so a command delivered twice acts once and is answered once.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -20,9 +21,11 @@ from botkit.domain import (
 )
 from botkit.domain.commands import COMMANDS, HELP_COMMANDS
 from botkit.domain.incident import ACTIONS, OPEN_STATES
+from botkit.domain.verdict import IMAGE_EVIDENCE
 from botkit.escalation.chain import Chain
 from botkit.escalation.engine import REMINDED_STATES, EscalationEngine
 from botkit.escalation.roster import on_duty
+from botkit.images.known import image_claim_id
 from botkit.reports import counting
 from botkit.storage.base import Transaction
 from botkit.storage.records import IncidentDetail
@@ -230,5 +233,13 @@ class OfficerDesk:
                 tx.after_commit(lambda: claims.add_claim(claim_id, text))
             else:
                 log.info("incident %s not kept as a known claim: too short", incident.id)
+        if self.config.is_hoax(incident.category) and claims is not None:
+            # The hoax's pictures too: a re-shared copy is known by its fingerprint, whatever
+            # text OCR reads from it this time.
+            for kind, print_ in await tx.incidents.evidence(incident.id, limit=64):
+                if kind == IMAGE_EVIDENCE:
+                    picture = image_claim_id(print_)
+                    await tx.incidents.add_claim(picture, incident.id, print_, now)
+                    tx.after_commit(functools.partial(claims.add_claim, picture, print_))
         policy = self.config.categories[incident.category].policy
         await self.engine.correct_groups(tx, incident, policy)

@@ -29,6 +29,7 @@ from botkit.outbound import DeleteMessage, SendText
 from botkit.privacy import shorten
 from botkit.reports import counting
 from botkit.reports.counting import Counter
+from botkit.sandbox import SANDBOX
 from botkit.storage.base import Store, Transaction
 from botkit.storage.records import FlaggedRecord, IncidentDetail, NewIncident, NewMessage
 from botkit.texts import Texts
@@ -130,7 +131,8 @@ class EscalationEngine:
         incident, _ = await tx.incidents.add_occurrence(
             incident.id, flagged_id, msg.platform, msg.chat_id, msg.message_id, now
         )
-        await self.counter.add(tx, now, flag.jurisdiction, counting.INCIDENTS)
+        if msg.platform != SANDBOX:  # a demo in the console's sandbox is not the commune's
+            await self.counter.add(tx, now, flag.jurisdiction, counting.INCIDENTS)
         await tx.audit.record(
             now,
             "botkit",

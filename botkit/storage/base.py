@@ -23,6 +23,7 @@ from botkit.storage.records import (
     ClaimedEvent,
     DeadLetter,
     Destination,
+    FlaggedItem,
     FlaggedRecord,
     GroupRow,
     IncidentDetail,
@@ -106,7 +107,11 @@ class IncidentStore(Protocol):
         ...
 
     async def claim_incident(self, claim_id: str) -> int | None: ...
-    async def labelled_verdicts(self) -> list[tuple[str, str, str]]: ...
+    async def labelled_verdicts(self) -> list[tuple[str, str, str]]:
+        """(message key, excerpt, label) for training: a reviewer's label where there is one
+        (`ReviewStore.label`), else one per officer's verdict on the message's incident
+        (confirmed: its category; false: normal). Sandbox messages never."""
+        ...
 
 
 class OutboxStore(Protocol):
@@ -288,6 +293,32 @@ class BulletinStore(Protocol):
     async def since(self, at: datetime) -> list[BulletinRow]: ...
 
 
+class ReviewStore(Protocol):
+    """Flagged messages as reviewers see them, and the labels reviewers give them for
+    training. `pending` and `labelled` never list sandbox messages (`botkit.sandbox`): demo
+    posts are not training data; `get` and `find` return any flagged message."""
+
+    async def pending(
+        self, incidents: Sequence[int] | None = None, limit: int = 100
+    ) -> list[FlaggedItem]:
+        """Flagged messages without a reviewer's label, newest first. `incidents`: only the
+        messages of these incidents (None: all, also those of no incident)."""
+        ...
+
+    async def labelled(
+        self, incidents: Sequence[int] | None = None, limit: int = 50
+    ) -> list[FlaggedItem]:
+        """Flagged messages with a reviewer's label, the latest labelled first."""
+        ...
+
+    async def get(self, flagged_id: int) -> FlaggedItem | None: ...
+    async def find(self, message_key: str) -> FlaggedItem | None: ...
+    async def label(self, flagged_id: int, label: str, reviewer: str, at: datetime) -> bool:
+        """Give (or change) the message's label; False when there is no such message
+        (purged). A label goes with its message at the retention purge."""
+        ...
+
+
 class Roles(Protocol):
     @property
     def incidents(self) -> IncidentStore: ...
@@ -311,6 +342,8 @@ class Roles(Protocol):
     def stats(self) -> StatsStore: ...
     @property
     def bulletins(self) -> BulletinStore: ...
+    @property
+    def reviews(self) -> ReviewStore: ...
 
 
 class Transaction(Roles, Protocol):

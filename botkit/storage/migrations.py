@@ -268,4 +268,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outbox ADD COLUMN erase INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5: reviewers' labels of flagged messages (the console's review queue), for training
+    """
+    -- One label per flagged message (the latest given); it goes with its message.
+    CREATE TABLE review_labels (
+        flagged_message_id INTEGER PRIMARY KEY REFERENCES flagged_messages(id),
+        label TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        labelled_at TEXT NOT NULL
+    );
+    CREATE INDEX review_labels_at ON review_labels(labelled_at);
+    CREATE INDEX flagged_messages_incident ON flagged_messages(incident_id);
+    """,
 )

@@ -391,3 +391,23 @@ class BulletinRow:
     targets: tuple[tuple[str, str, int], ...]
     created_at: datetime
     finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedItem:
+    """A flagged message as a reviewer sees it (its redacted excerpt, never its text) and the
+    label a reviewer gave it (None: not labelled yet)."""
+
+    id: int
+    message_key: str
+    platform: str
+    excerpt: str
+    category: str
+    score: float
+    model_version: str
+    evidence: tuple[tuple[str, str], ...]
+    received_at: datetime
+    incident_id: int | None
+    label: str | None = None
+    reviewer: str | None = None
+    labelled_at: datetime | None = None

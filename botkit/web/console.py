@@ -4,7 +4,8 @@ Sessions are signed cookies (Starlette's SessionMiddleware, a key derived from t
 key); every form carries the session's CSRF token; passwords are argon2 hashes from the
 config; wrong passwords are slowed down per name and per address. An officer sees the
 incidents of their unit and of the units below it (another unit's is "not found"), acts as
-that officer through the same desk as in a chat; a viewer reads only.
+that officer through the same desk as in a chat; a viewer reads only. The review queue and
+the sandbox group chat are pages of their own (`review`, `sandbox`).
 """
 
 from __future__ import annotations
@@ -35,10 +36,14 @@ from botkit.config.schema import WebUser
 from botkit.domain import Incident
 from botkit.domain.incident import allowed_actions
 from botkit.places import PlaceBook
+from botkit.sandbox import SANDBOX
 from botkit.texts import Texts
+from botkit.web.review import ReviewPages
+from botkit.web.sandbox import SandboxPages
 
 if TYPE_CHECKING:
     from botkit.app import App
+    from botkit.intake import DurableInbox
 
 FAILURES_ALLOWED = 5
 FAILURE_WINDOW = 300.0  # seconds
@@ -87,8 +92,12 @@ class Throttle:
 
 
 class ConsolePages:
-    def __init__(self, app: App) -> None:
+    """`inbox`: the running bot's durable inbox, where sandbox posts go to its worker; None
+    when the console runs alone (`botkit web`), which then handles them itself."""
+
+    def __init__(self, app: App, inbox: DurableInbox | None = None) -> None:
         self.app = app
+        self.inbox = inbox
         self.throttle = Throttle()
         self.env = Environment(
             loader=PackageLoader("botkit.web", "templates"),
@@ -109,6 +118,8 @@ class ConsolePages:
             Route("/models", self.models),
             Route("/models/rollback", self.rollback, methods=["POST"]),
             Route("/models/{version}/promote", self.promote, methods=["POST"]),
+            *ReviewPages(self).routes(),
+            *SandboxPages(self).routes(),
         ]
 
     def middleware(self) -> list[Middleware]:
@@ -152,6 +163,10 @@ class ConsolePages:
 
     def page(self, request: Request, template: str, status: int = 200, **values: Any) -> Response:
         texts = self.texts
+
+        def t(key: str, **values: Any) -> str:
+            return texts.get(f"web.{key}", **values)
+
         places = PlaceBook(self.app.config.jurisdiction.province)
         tz = ZoneInfo(self.app.config.bot.timezone)
         units = {u.id: u.name for u in self.app.config.units}
@@ -165,6 +180,7 @@ class ConsolePages:
             state=lambda s: texts.get(f"state.{s.value}"),
             button=lambda a: texts.get(f"button.{a}"),
             local=lambda at: at.astimezone(tz).strftime("%d/%m %H:%M"),
+            t=t,
             **values,
         )
         return HTMLResponse(html, status_code=status)
@@ -205,13 +221,13 @@ class ConsolePages:
         password = str(form.get("password", ""))
         if not await asyncio.to_thread(_verify, user, password):  # argon2: CPU, off the loop
             self.throttle.failed(*keys)
-            await self._audit("web:unknown", "web.login_refused", f"user:{name}")
+            await self.audit("web:unknown", "web.login_refused", f"user:{name}")
             error = "Sai tên đăng nhập hoặc mật khẩu."
             return self.page(request, "login.html", status=401, error=error)
         request.session.clear()
         request.session["user"] = name
         request.session["csrf"] = secrets.token_urlsafe(24)  # a new token for the new session
-        await self._audit(f"web:{name}", "web.login", f"user:{name}")
+        await self.audit(f"web:{name}", "web.login", f"user:{name}")
         return RedirectResponse("/incidents", 303)
 
     async def logout(self, request: Request) -> Response:
@@ -245,7 +261,11 @@ class ConsolePages:
         ]
         timeline.sort(key=lambda e: e.at)
         actions = allowed_actions(found.state) if self.acting(user) else ()
-        return self.page(request, "incident.html", i=found, timeline=timeline, actions=actions)
+        occurrences = await self.app.store.incidents.occurrences(found.id)
+        sandbox = sum(o.platform == SANDBOX for o in occurrences)  # demo posts, marked as such
+        return self.page(
+            request, "incident.html", i=found, timeline=timeline, actions=actions, sandbox=sandbox
+        )
 
     async def act(self, request: Request) -> Response:
         user = self.user(request)
@@ -356,7 +376,7 @@ class ConsolePages:
             note = f"Không đổi: {exc}"
         except LookupError as exc:
             note = f"Không đổi: {exc}"
-        await self._audit(f"web:{user.name}", "web.model", f"model:{version or 'rollback'}")
+        await self.audit(f"web:{user.name}", "web.model", f"model:{version or 'rollback'}")
         request.session["note"] = note
         return RedirectResponse("/models", 303)
 
@@ -369,7 +389,7 @@ class ConsolePages:
     def _not_found(self, request: Request) -> Response:
         return Response("Không tìm thấy.", status_code=404)
 
-    async def _audit(self, actor: str, action: str, subject: str) -> None:
+    async def audit(self, actor: str, action: str, subject: str) -> None:
         now = self.app.clock.now()
         await self.app.store.audit.record(now, actor, action, subject, {})
 

@@ -110,13 +110,38 @@ def test_a_pressed_postback_is_an_officer_command_with_a_stable_identity() -> No
     assert press(MS + 1, "m_a").event_id != first.event_id
 
 
+def test_a_picture_is_a_message_with_its_url_and_any_text_as_its_caption() -> None:
+    url = "https://scontent.xx.fbcdn.net/v/t1.15752-9/p.jpg?_nc_cat=1&oh=00_A&oe=6A"
+    bare = only(post(ev.attachment_item(PAGE_ID, PSID, "m_p", MS, "image", url)))
+    assert isinstance(bare, Message) and bare.private
+    assert (bare.chat_id, bare.message_id, bare.text, bare.is_caption) == (PSID, "m_p", "", False)
+    assert bare.photo_ref == url and ("media", "photo") in bare.extra
+    item = ev.attachment_item(PAGE_ID, PSID, "m_q", MS, "image", url, text="Người lạ ở thôn 3")
+    captioned = only(post(item))
+    assert isinstance(captioned, Message)
+    assert (captioned.text, captioned.is_caption, captioned.photo_ref) == (
+        "Người lạ ở thôn 3",
+        True,
+        url,
+    )
+    # Several attachments in one message: the first picture is the one read.
+    item["message"]["attachments"] = [
+        {"type": "video", "payload": {"url": "https://video.example/v.mp4"}},
+        {"type": "image", "payload": {"url": "https://cdn.example/1.jpg"}},
+        {"type": "image", "payload": {"url": "https://cdn.example/2.jpg"}},
+    ]
+    assert only(post(item)).photo_ref == "https://cdn.example/1.jpg"
+
+
 @pytest.mark.parametrize(
     "item",
     [
         ev.echo_item(PAGE_ID, PSID, "m_echo", "/ack 1", MS, "777"),
         ev.delivery_item(PAGE_ID, PSID, ["m_1"], MS),
         ev.read_item(PAGE_ID, PSID, MS),
-        ev.attachment_item(PAGE_ID, PSID, "m_photo", MS),
+        ev.sticker_item(PAGE_ID, PSID, "m_sticker", MS),
+        ev.attachment_item(PAGE_ID, PSID, "m_video", MS, "video"),
+        ev.attachment_item(PAGE_ID, PSID, "m_file", MS, "image", "file:///etc/passwd"),
         ev.postback_item(PAGE_ID, PSID, "Bắt đầu", "GET_STARTED", MS),
         ev.quick_reply_item(PAGE_ID, PSID, "Chọn xã", "setup:24280", "m_s", MS),
         text("/setup Cư M'gar"),
@@ -127,7 +152,9 @@ def test_a_pressed_postback_is_an_officer_command_with_a_stable_identity() -> No
         "echo",
         "delivery",
         "read",
-        "photo",
+        "sticker",
+        "video",
+        "not http",
         "foreign postback",
         "setup button",
         "setup",

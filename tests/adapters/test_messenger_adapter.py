@@ -83,13 +83,16 @@ async def test_a_batched_post_is_handed_over_in_one_go_before_the_200(fb: FakeMe
         assert delivery.status == 200
         assert len(inbox.batches) == 1  # every entry's events in one hand-over
         (batch,) = inbox.batches
-        assert [type(e).__name__ for e in batch] == ["Message", "OfficerCommand", "OfficerCommand"]
-        message, ack, incidents = batch
+        kinds = [type(e).__name__ for e in batch]
+        assert kinds == ["Message", "OfficerCommand", "Message", "OfficerCommand"]
+        message, ack, photo, incidents = batch
         assert isinstance(message, Message) and message.chat_id == RESIDENT
         assert message.message_id == items[0]["message"]["mid"]
         assert isinstance(ack, OfficerCommand) and (ack.command, ack.argument) == ("ack", "12")
+        assert isinstance(photo, Message) and photo.message_id == items[2]["message"]["mid"]
+        assert photo.photo_ref is not None and photo.text == ""
         assert isinstance(incidents, OfficerCommand) and incidents.sender_id == officer_two
-        assert adapter.stats.events == 3 and adapter.stats.updates == len(items)
+        assert adapter.stats.events == 4 and adapter.stats.updates == len(items)
 
 
 @pytest.mark.parametrize("escape", [True, False], ids=["meta-escaped", "plain-utf8"])
@@ -213,7 +216,7 @@ async def test_an_alert_is_delivered_as_a_button_template_and_returns_its_mid(
 
 async def test_messenger_can_neither_edit_nor_delete(fb: FakeMessenger) -> None:
     adapter = make_adapter(fb)
-    assert adapter.capabilities == frozenset({"send"})
+    assert adapter.capabilities == frozenset({"send", "photos"})
     with pytest.raises(Unsupported):
         await adapter.send(EditText(THANH, "m_1", "đã sửa"))
     with pytest.raises(Unsupported):

@@ -36,6 +36,7 @@ from tests.adapters.telegram_harness import (
     AdapterClass,
     webhook_options,
 )
+from tests.images.samples import HOAXES, notice, to_bytes
 
 # --------------------------------------------------------------------------- the scenario
 
@@ -109,6 +110,21 @@ async def test_caption_and_forward_are_classified(
             message = tu.forwarded_message(GROUP, RESIDENT, HOAX, origin)
         s.api.push_update(tu.message_update(message))
         await s.alert()
+
+
+@pytest.mark.parametrize("cls", ADAPTERS)
+async def test_a_picture_without_caption_is_fetched_read_and_alerted(
+    cls: AdapterClass, system_factory: Callable[..., Any]
+) -> None:
+    async with system_factory(cls, rate_chat_per_second=0) as s:
+        await bind_group(s)
+        picture = to_bytes(notice(HOAXES["lockdown"], style="screenshot", seed=2), "JPEG")
+        s.api.add_file(picture, file_id="PIC-2", file_path="photos/file_9.jpg")
+        s.api.push_update(tu.message_update(tu.photo_message(GROUP, RESIDENT, file_id="PIC")))
+        message, _ = await s.alert()
+        assert "phong tỏa" in message["text"] and "🖼" in message["text"]
+        # The largest size was fetched, through the Bot API's getFile.
+        assert [c.params["file_id"] for c in s.api.calls_to("getFile")] == ["PIC-2"]
 
 
 # --------------------------------------------------------------------------- transport

@@ -93,14 +93,34 @@ async def test_caption_is_marked(convert: Convert) -> None:
     photo = tu.photo_message(GROUP, RESIDENT, HOAX, message_id=12, date=T0)
     (msg,) = (await convert(tu.message_update(photo), context())).events
     assert isinstance(msg, Message)
-    assert (msg.text, msg.is_caption, msg.extra) == (HOAX, True, (("media", "photo"),))
+    # The largest size is the one read for text.
+    largest = ("photo", "AgACAgUAAxkBAAIBZ2Vphoto-2")
+    assert (msg.text, msg.is_caption, msg.extra) == (HOAX, True, (("media", "photo"), largest))
 
 
 @pytest.mark.parametrize("convert", LIBRARIES)
-async def test_media_without_caption_and_service_messages_yield_nothing(convert: Convert) -> None:
+async def test_a_picture_without_caption_reaches_the_core_to_be_read(convert: Convert) -> None:
+    photo = tu.photo_message(GROUP, RESIDENT, None, message_id=13, date=T0, file_id="F")
+    (msg,) = (await convert(tu.message_update(photo), context())).events
+    assert isinstance(msg, Message) and not msg.private
+    assert (msg.text, msg.photo_ref) == ("", "F-2")
+    # A picture sent as a file keeps its resolution; other documents are not pictures.
+    for mime, expected in (("image/png", "DOC"), ("application/pdf", None)):
+        doc = tu.text_message(GROUP, RESIDENT, "x", message_id=14, date=T0)
+        del doc["text"]
+        doc["document"] = {"file_id": "DOC", "file_unique_id": "U", "mime_type": mime}
+        events = (await convert(tu.message_update(doc), context())).events
+        assert [e.photo_ref for e in events if isinstance(e, Message)] == (
+            [expected] if expected else []
+        )
+
+
+@pytest.mark.parametrize("convert", LIBRARIES)
+async def test_service_messages_and_edited_pictures_yield_nothing(convert: Convert) -> None:
     photo = tu.photo_message(GROUP, RESIDENT, None, message_id=13, date=T0)
     joined = tu.new_chat_members_message(GROUP, ADMIN, [RESIDENT], date=T0)
-    for update in (tu.message_update(photo), tu.message_update(joined)):
+    edited = tu.edited_message_update(photo, None, edit_date=T0 + 60)
+    for update in (tu.message_update(joined), edited):
         assert (await convert(update, context())).events == ()
 
 

@@ -69,18 +69,36 @@ def test_a_residents_direct_message_is_a_message_of_the_private_chat(
     assert parse_update(body).event_name == "message.text.received"  # inferred when missing
 
 
-def test_an_image_caption_is_read_and_media_without_text_is_not() -> None:
-    (message,) = events(zu.image_update(RESIDENT, "CHIA SẺ GẤP: đập thủy điện sắp vỡ"))
+def test_an_image_is_its_picture_and_caption_and_media_without_either_is_nothing() -> None:
+    body = zu.image_update(RESIDENT, "CHIA SẺ GẤP: đập thủy điện sắp vỡ")
+    (message,) = events(body)
     assert isinstance(message, Message)
-    assert message.is_caption and ("media", "photo") in message.extra
+    assert message.is_caption and message.text == "CHIA SẺ GẤP: đập thủy điện sắp vỡ"
+    assert ("media", "photo") in message.extra
+    assert message.photo_ref == body["message"]["photo_url"]
+    for bare in (zu.image_update(RESIDENT), zu.image_update(RESIDENT, with_event_name=False)):
+        (message,) = events(bare)
+        assert isinstance(message, Message) and message.private
+        assert (message.text, message.is_caption) == ("", False)
+        assert message.photo_ref == bare["message"]["photo_url"]
     for body in (
-        zu.image_update(RESIDENT),
+        zu.image_update(RESIDENT, photo_url="file:///etc/passwd"),  # not a picture to fetch
         zu.sticker_update(RESIDENT),
         zu.unsupported_update(RESIDENT),
-        zu.image_update(RESIDENT, with_event_name=False),
         zu.text_update(RESIDENT, "   "),
     ):
         assert events(body) == ()
+
+
+def test_an_image_in_a_group_is_a_group_message() -> None:
+    body = zu.image_update(RESIDENT, chat_id="g-1", chat_type="GROUP")
+    (message,) = events(body)
+    assert isinstance(message, Message) and not message.private
+    assert (message.chat_id, message.text, message.photo_ref) == (
+        "g-1",
+        "",
+        body["message"]["photo_url"],
+    )
 
 
 def test_commands_in_a_group_and_other_bots_commands() -> None:
@@ -284,7 +302,7 @@ def test_rates_exclusive_source_and_capabilities() -> None:
         environ=ENV,
     )
     assert hooked.exclusive_source() is None
-    assert adapter.capabilities == frozenset({"send"})
+    assert adapter.capabilities == frozenset({"send", "photos"})
 
 
 async def test_edit_and_delete_are_unsupported() -> None:

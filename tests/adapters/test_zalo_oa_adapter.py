@@ -186,7 +186,7 @@ async def test_a_long_text_arrives_in_pieces_of_2000_characters(
 
 
 async def test_zalo_cannot_edit_or_delete(adapter: ZaloOAAdapter) -> None:
-    assert adapter.capabilities == frozenset({"send"})
+    assert adapter.capabilities == frozenset({"send", "photos"})
     with pytest.raises(Unsupported):
         await adapter.send(EditText(THANH, "m1", "mới"))
     with pytest.raises(Unsupported):

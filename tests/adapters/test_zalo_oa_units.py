@@ -96,19 +96,62 @@ def test_a_group_text_is_a_message_in_the_group_wherever_the_group_id_is(
     )
 
 
-def test_an_image_becomes_its_caption_and_one_without_caption_nothing() -> None:
-    message = ev.image_message("i1", "Ảnh tai nạn ở ngã tư", "https://photo.example/1.jpg")
+def test_an_image_is_its_picture_and_its_caption() -> None:
+    message = ev.image_message(
+        "i1", "Ảnh tai nạn ở ngã tư", "https://photo.example/1.jpg", "https://photo.example/t1"
+    )
     (event,) = convert_event(
         ev.user_event(APP_ID, OA_ID, "user_send_image", RESIDENT, message, TS), CTX
     )
-    assert isinstance(event, Message)
+    assert isinstance(event, Message) and event.private and event.chat_id == RESIDENT
     assert event.is_caption and event.text == "Ảnh tai nạn ở ngã tư"
-    assert ("media", "image") in event.extra
+    assert ("media", "photo") in event.extra
+    assert event.photo_ref == "https://photo.example/1.jpg"  # the picture, not its thumbnail
+
+
+@pytest.mark.parametrize("field", ev.GROUP_ID_FIELDS)
+def test_an_image_without_caption_reaches_the_core_from_a_group_or_a_user(
+    field: ev.GroupIdField,
+) -> None:
     bare = ev.image_message("i2", None, "https://photo.example/2.jpg")
     group_image = ev.group_event(
-        APP_ID, OA_ID, "user_send_group_image", GROUP_ID, RESIDENT, bare, TS, "recipient.id"
+        APP_ID, OA_ID, "user_send_group_image", GROUP_ID, RESIDENT, bare, TS, field
     )
-    assert convert_event(group_image, CTX) == ()
+    (event,) = convert_event(group_image, CTX)
+    assert isinstance(event, Message) and not event.private
+    assert (event.chat_id, event.message_id, event.text, event.is_caption) == (
+        f"group:{GROUP_ID}",
+        "i2",
+        "",
+        False,
+    )
+    assert event.photo_ref == "https://photo.example/2.jpg"
+    private = ev.user_event(APP_ID, OA_ID, "user_send_image", RESIDENT, bare, TS)
+    (event,) = convert_event(private, CTX)
+    assert isinstance(event, Message) and event.private and event.photo_ref is not None
+
+
+def test_an_image_without_a_usable_picture_is_its_caption_or_nothing() -> None:
+    def image(attachments: Any, caption: str | None = None) -> dict[str, Any]:
+        message: dict[str, Any] = {"msg_id": "i3", "attachments": attachments}
+        if caption is not None:
+            message["text"] = caption
+        return ev.user_event(APP_ID, OA_ID, "user_send_image", RESIDENT, message, TS)
+
+    thumbnail_only = [{"type": "image", "payload": {"thumbnail": "https://photo.example/t"}}]
+    (event,) = convert_event(image(thumbnail_only), CTX)
+    assert isinstance(event, Message) and event.photo_ref == "https://photo.example/t"
+    for unusable in (
+        [{"type": "image", "payload": {"url": "file:///etc/passwd"}}],
+        [{"type": "sticker", "payload": {"url": "https://photo.example/s"}}],
+        [{"type": "image", "payload": "https://photo.example/x"}],
+        "not a list",
+        [],
+    ):
+        assert convert_event(image(unusable), CTX) == ()
+        (event,) = convert_event(image(unusable, "Chú thích"), CTX)
+        assert isinstance(event, Message) and event.photo_ref is None
+        assert (event.text, event.is_caption) == ("Chú thích", True)
 
 
 @pytest.mark.parametrize("text", ["/ack 12", "#ack 12", "  #ack   12 "])

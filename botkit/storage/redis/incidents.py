@@ -15,6 +15,8 @@ through keys kept beside the rows, so nothing a message does scans a table:
 - `occurrences:N:groups` hash, JSON [platform, chat] -> flagged ids of N seen in that chat
 - `officer_actions:incident:N` set, ids of the actions taken on incident N
 - `claims:seq` sorted set, claim ids by sequence; `claims:incident:N` set, claims of N
+- `review_labels` hash, flagged id -> a reviewer's label (JSON); `review_labels:at` sorted
+  set, flagged ids by time labelled (see `reviews`: they go with their flagged message)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 from botkit.domain import Incident, IncidentState
 from botkit.domain.incident import OPEN_STATES
+from botkit.sandbox import SANDBOX
 from botkit.storage.records import FlaggedRecord, IncidentDetail, NewIncident, Occurrence
 from botkit.storage.redis.connection import Runner, Unit, dt, score, ts
 from botkit.storage.redis.timers import cancel_pending, incidents_with_timers
@@ -34,6 +37,7 @@ INCIDENTS = "incidents"
 FLAGGED = "flagged_messages"
 ACTIONS = "officer_actions"
 CLAIMS = "claims"
+LABELS = "review_labels"
 
 Row = dict[str, Any]
 
@@ -92,6 +96,27 @@ def _claim_seq(u: Unit) -> str:
 
 def _claims_of(u: Unit, incident_id: int) -> str:
     return u.key(CLAIMS, "incident", incident_id)
+
+
+# Read by `reviews`, which lists flagged messages by these keys.
+def received_key(u: Unit) -> str:
+    return _received(u)
+
+
+def flagged_of_key(u: Unit, incident_id: int) -> str:
+    return _flagged_of(u, incident_id)
+
+
+def by_key_key(u: Unit) -> str:
+    return _by_key(u)
+
+
+def labels_key(u: Unit) -> str:
+    return u.key(LABELS)
+
+
+def labelled_at_key(u: Unit) -> str:
+    return u.key(LABELS, "at")
 
 
 def _group(platform: str, chat_id: str) -> str:
@@ -227,12 +252,18 @@ async def _attach_flagged(u: Unit, flagged_id: int, incident_id: int) -> None:
     u.sadd(_flagged_of(u, incident_id), str(flagged_id))
 
 
-def _forget_flagged(u: Unit, row: Row) -> None:
+async def _forget_flagged(u: Unit, row: Row) -> int:
+    """Forget a flagged message and its reviewer's label; returns the labels forgotten."""
+    labelled = await u.hget(labels_key(u), str(row["id"])) is not None
+    if labelled:
+        u.hdel(labels_key(u), str(row["id"]))
+        u.zrem(labelled_at_key(u), str(row["id"]))
     u.drop(FLAGGED, row["id"])
     u.hdel(_by_key(u), row["message_key"])
     u.zrem(_received(u), str(row["id"]))
     if row["incident_id"] is not None:
         u.srem(_flagged_of(u, int(row["incident_id"])), str(row["id"]))
+    return int(labelled)
 
 
 # -- incidents ---------------------------------------------------------------------------------
@@ -503,16 +534,24 @@ async def _labelled_verdicts(u: Unit) -> list[tuple[str, str, str]]:
     for action in await u.all_rows(ACTIONS):
         if action["to_state"] in _VERDICTS:
             verdicts.setdefault(int(action["incident_id"]), []).append(action["to_state"])
-    ids: list[str] = []
+    # A reviewer looked at the message itself: their label wins over the incident's verdict.
+    labels = {int(k): json.loads(v)["label"] for k, v in (await u.hgetall(labels_key(u))).items()}
+    ids: set[str] = {str(i) for i in labels}
     for incident_id in verdicts:
-        ids += await u.smembers(_flagged_of(u, incident_id))
-    # One line per (message, verdict), as SQLite's join gives them (a message's verdicts in
-    # the order of its plan: by state).
-    return [
-        (f["message_key"], f["excerpt"], f["category"] if to_state == "confirmed" else "normal")
-        for f in await u.rows(FLAGGED, _by_id(ids))
-        for to_state in sorted(verdicts[int(f["incident_id"])])
-    ]
+        ids |= await u.smembers(_flagged_of(u, incident_id))
+    # One line per (message, label), in the order of SQLite's query: by message, then label.
+    found: list[tuple[int, str, str, str]] = []
+    for f in await u.rows(FLAGGED, ids):
+        if f["platform"] == SANDBOX:
+            continue
+        flagged_id = int(f["id"])
+        if flagged_id in labels:
+            given = [labels[flagged_id]]
+        else:
+            states = verdicts.get(int(f["incident_id"] or 0), [])
+            given = [f["category"] if s == "confirmed" else "normal" for s in states]
+        found += [(flagged_id, f["message_key"], f["excerpt"], label) for label in given]
+    return [(key, excerpt, label) for _, key, excerpt, label in sorted(found)]
 
 
 # -- used by the store, inside its unit ----------------------------------------------------------
@@ -561,7 +600,9 @@ async def purge(u: Unit, before: datetime) -> tuple[dict[str, int], list[int]]:
     """Delete incidents last seen before `before` with all that is theirs, and flagged
     messages received before it; returns the counts and the ids of the incidents purged."""
     stale = await _old(u, _last_seen(u), INCIDENTS, "last_seen", before)
-    counts = dict.fromkeys(("occurrences", "officer_actions", "claims", "flagged_messages"), 0)
+    counts = dict.fromkeys(
+        ("occurrences", "officer_actions", "claims", "review_labels", "flagged_messages"), 0
+    )
     flagged: set[str] = set()
     for row in stale:
         incident_id = int(row["id"])
@@ -578,7 +619,7 @@ async def purge(u: Unit, before: datetime) -> tuple[dict[str, int], list[int]]:
         if row["incident_id"] is not None and int(row["incident_id"]) not in purged:
             dropped = await _drop_occurrence(u, int(row["incident_id"]), int(row["id"]))
             counts["occurrences"] += dropped
-        _forget_flagged(u, row)
+        counts["review_labels"] += await _forget_flagged(u, row)
     counts["flagged_messages"] = len(flagged)
     counts["incidents"] = len(stale)
     return counts, [int(r["id"]) for r in stale]
@@ -669,5 +710,5 @@ class RedisIncidents:
         return await self._r.read(_claim_incident, claim_id)
 
     async def labelled_verdicts(self) -> list[tuple[str, str, str]]:
-        """(message key, excerpt, label) for messages whose incident an officer judged."""
+        """(message key, excerpt, label): reviewers' labels, else officers' verdicts."""
         return await self._r.read(_labelled_verdicts)

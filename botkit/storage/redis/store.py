@@ -39,6 +39,7 @@ from botkit.storage.redis.intake import RedisIntake
 from botkit.storage.redis.meta import RedisMeta
 from botkit.storage.redis.outbox import RedisOutbox
 from botkit.storage.redis.pacing import RedisRateGate
+from botkit.storage.redis.reviews import RedisReviews
 from botkit.storage.redis.stats import RedisStats
 from botkit.storage.redis.timers import RedisTimers
 
@@ -58,6 +59,7 @@ class _Roles:
         self.drafts = RedisDrafts(runner)
         self.stats = RedisStats(runner)
         self.bulletins = RedisBulletins(runner)
+        self.reviews = RedisReviews(runner)
 
 
 class RedisTransaction(_Roles, AfterCommit):

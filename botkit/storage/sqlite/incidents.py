@@ -8,6 +8,7 @@ from typing import Any
 
 from botkit.domain import Incident, IncidentState
 from botkit.domain.incident import OPEN_STATES
+from botkit.sandbox import SANDBOX
 from botkit.storage.records import FlaggedRecord, IncidentDetail, NewIncident, Occurrence
 from botkit.storage.sqlite.connection import Db, Runner, dt, ts
 
@@ -285,12 +286,20 @@ def _claim_incident(db: Db, claim_id: str) -> int | None:
 
 
 def _labelled_verdicts(db: Db) -> list[tuple[str, str, str]]:
+    # A reviewer looked at the message itself: their label wins over the incident's verdict
+    # (an incident judged as a whole may hold a message that is not like the others).
     rows = db.execute(
-        "SELECT f.message_key, f.excerpt, f.category, a.to_state FROM flagged_messages f"
+        "SELECT f.id, f.message_key, f.excerpt, CASE a.to_state WHEN 'confirmed'"
+        " THEN f.category ELSE 'normal' END FROM flagged_messages f"
         " JOIN officer_actions a ON a.incident_id = f.incident_id"
-        " WHERE a.to_state IN ('confirmed', 'false_positive') ORDER BY f.id"
+        " WHERE a.to_state IN ('confirmed', 'false_positive') AND f.platform != ?"
+        " AND NOT EXISTS (SELECT 1 FROM review_labels r WHERE r.flagged_message_id = f.id)"
+        " UNION ALL SELECT f.id, f.message_key, f.excerpt, r.label FROM flagged_messages f"
+        " JOIN review_labels r ON r.flagged_message_id = f.id WHERE f.platform != ?"
+        " ORDER BY 1, 4",
+        (SANDBOX, SANDBOX),
     ).fetchall()
-    return [(r[0], r[1], r[2] if r[3] == "confirmed" else "normal") for r in rows]
+    return [(r[1], r[2], r[3]) for r in rows]
 
 
 class SqliteIncidents:
@@ -373,5 +382,5 @@ class SqliteIncidents:
         return await self._r.read(_claim_incident, claim_id)
 
     async def labelled_verdicts(self) -> list[tuple[str, str, str]]:
-        """(message key, excerpt, label) for messages whose incident an officer judged."""
+        """(message key, excerpt, label): reviewers' labels, else officers' verdicts."""
         return await self._r.read(_labelled_verdicts)

@@ -21,6 +21,7 @@ from botkit.storage.sqlite.incidents import SqliteIncidents
 from botkit.storage.sqlite.intake import SqliteIntake
 from botkit.storage.sqlite.meta import SqliteMeta
 from botkit.storage.sqlite.outbox import SqliteOutbox
+from botkit.storage.sqlite.reviews import SqliteReviews
 from botkit.storage.sqlite.stats import SqliteStats
 from botkit.storage.sqlite.timers import SqliteTimers
 
@@ -40,6 +41,7 @@ class _Roles:
         self.drafts = SqliteDrafts(runner)
         self.stats = SqliteStats(runner)
         self.bulletins = SqliteBulletins(runner)
+        self.reviews = SqliteReviews(runner)
 
 
 class SqliteTransaction(_Roles, AfterCommit):
@@ -138,6 +140,11 @@ def _purge(
         "DELETE FROM occurrences WHERE flagged_message_id IN"
         " (SELECT id FROM flagged_messages WHERE received_at < ?)",
         (cutoff,),
+    ).rowcount
+    going = f"SELECT id FROM flagged_messages WHERE received_at < ? OR incident_id IN ({stale})"
+    # A reviewer's label goes with its message (it means nothing without the excerpt).
+    counts["review_labels"] = db.execute(
+        f"DELETE FROM review_labels WHERE flagged_message_id IN ({going})", (cutoff, cutoff)
     ).rowcount
     counts["flagged_messages"] = db.execute(
         f"DELETE FROM flagged_messages WHERE received_at < ? OR incident_id IN ({stale})",
