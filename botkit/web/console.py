@@ -17,7 +17,6 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +37,7 @@ from botkit.domain.incident import allowed_actions
 from botkit.places import PlaceBook
 from botkit.sandbox import SANDBOX
 from botkit.texts import Texts
+from botkit.web.models import ModelPages
 from botkit.web.review import ReviewPages
 from botkit.web.sandbox import SandboxPages
 
@@ -115,9 +115,7 @@ class ConsolePages:
             Route("/incidents/{incident_id:int}", self.incident),
             Route("/incidents/{incident_id:int}/{action}", self.act, methods=["POST"]),
             Route("/rosters", self.rosters),
-            Route("/models", self.models),
-            Route("/models/rollback", self.rollback, methods=["POST"]),
-            Route("/models/{version}/promote", self.promote, methods=["POST"]),
+            *ModelPages(self).routes(),
             *ReviewPages(self).routes(),
             *SandboxPages(self).routes(),
         ]
@@ -263,8 +261,21 @@ class ConsolePages:
         actions = allowed_actions(found.state) if self.acting(user) else ()
         occurrences = await self.app.store.incidents.occurrences(found.id)
         sandbox = sum(o.platform == SANDBOX for o in occurrences)  # demo posts, marked as such
+        # Where it was seen: the group's platform and commune (a group's chat id means
+        # nothing to an officer), when, and whether the group got the correction.
+        groups = self.app.pipeline.groups
+        seen = [
+            (o, await groups.jurisdiction(o.platform, o.chat_id))
+            for o in sorted(occurrences, key=lambda o: o.seen_at)[:OCCURRENCES_SHOWN]
+        ]
         return self.page(
-            request, "incident.html", i=found, timeline=timeline, actions=actions, sandbox=sandbox
+            request,
+            "incident.html",
+            i=found,
+            timeline=timeline,
+            actions=actions,
+            sandbox=sandbox,
+            seen=seen,
         )
 
     async def act(self, request: Request) -> Response:
@@ -325,61 +336,6 @@ class ConsolePages:
         problems = config_problems(config)
         return self.page(request, "rosters.html", units=units, now=when, problems=problems)
 
-    # -- models ---------------------------------------------------------------------------
-    def _registry(self) -> Path | None:
-        """The deployment's registry (None when the config names one model directory)."""
-        if self.app.config.model.path:
-            return None
-        root = Path(self.app.config.model.registry)
-        return root if root.is_absolute() else self.app.base_dir / root
-
-    async def models(self, request: Request) -> Response:
-        user = self.user(request)
-        if user is None:
-            return RedirectResponse("/login", 303)
-        from classifiers.registry import ModelRegistry
-
-        root = self._registry()
-        found = await asyncio.to_thread(ModelRegistry(root).list) if root is not None else []
-        missing = "Cấu hình dùng một thư mục mô hình cố định ([model] path), không có sổ phiên bản."
-        admin = user.role == "admin"
-        return self.page(request, "models.html", models=found, admin=admin, missing=missing)
-
-    async def promote(self, request: Request) -> Response:
-        return await self._change_model(request, request.path_params["version"])
-
-    async def rollback(self, request: Request) -> Response:
-        return await self._change_model(request, None)
-
-    async def _change_model(self, request: Request, version: str | None) -> Response:
-        """Promote (through the same gate as `botkit models promote`) or roll back."""
-        user = self.user(request)
-        if user is None:
-            return RedirectResponse("/login", 303)
-        if await self.form(request) is None:
-            return Response("Biểu mẫu không hợp lệ (thiếu mã chống giả mạo).", status_code=403)
-        root = self._registry()
-        if user.role != "admin" or root is None:
-            return Response("Chỉ quản trị viên được đổi mô hình.", status_code=403)
-        from botkit.training import PromotionError, promote_checked
-        from classifiers.registry import ModelRegistry
-
-        categories = list(self.app.config.categories)
-        try:
-            if version is None:
-                done = await asyncio.to_thread(ModelRegistry(root).rollback)
-                note = f"Đã quay lại {done}."
-            else:
-                result = await asyncio.to_thread(promote_checked, root, version, False, categories)
-                note = f"Đã đưa {version} vào dùng: {result}."
-        except PromotionError as exc:
-            note = f"Không đổi: {exc}"
-        except LookupError as exc:
-            note = f"Không đổi: {exc}"
-        await self.audit(f"web:{user.name}", "web.model", f"model:{version or 'rollback'}")
-        request.session["note"] = note
-        return RedirectResponse("/models", 303)
-
     async def _visible_incident(self, request: Request, user: WebUser) -> Incident | None:
         detail = await self.app.store.incidents.get(int(request.path_params["incident_id"]))
         if detail is None or not self.visible(user, detail.incident):
@@ -392,6 +348,9 @@ class ConsolePages:
     async def audit(self, actor: str, action: str, subject: str) -> None:
         now = self.app.clock.now()
         await self.app.store.audit.record(now, actor, action, subject, {})
+
+
+OCCURRENCES_SHOWN = 200  # a hoax forwarded into every group of a district, and more
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,49 @@ async def test_models_are_listed_and_only_an_admin_changes_them_through_the_gate
             assert "below the current model" in page.text
 
 
+async def test_a_version_shows_its_metrics_beside_the_current_models_with_a_plot(
+    app: App,
+) -> None:
+    registry = ROOT / "models"
+    versions = json.loads((registry / "registry.json").read_text())
+    current, older = versions["current"], versions["history"][0]
+    async with client(app) as c:
+        await login(c, "xem")  # a viewer may look
+        listing = await c.get("/models")
+        assert f'href="/models/{older}"' in listing.text
+        page = await c.get(f"/models/{older}")
+        assert page.status_code == 200
+        assert "F1 của mô hình đang dùng" in page.text and current in page.text
+        row = re.search(r'<tr data-label="scam">(.*?)</tr>', page.text, re.S)
+        card = json.loads((registry / older / "card.json").read_text())
+        scam = card["metrics"]["per_class"]["scam"]
+        now = json.loads((registry / current / "card.json").read_text())
+        shown = [f"{scam[m]:.3f}" for m in ("precision", "recall", "f1")]
+        shown += [str(scam["support"]), f"{now['metrics']['per_class']['scam']['f1']:.3f}"]
+        assert row and re.findall(r"<td>([^<]*)</td>", row.group(1)) == ["Lừa đảo", *shown]
+        plot = await c.get(f"/models/{older}/plot.png")
+        assert plot.headers["content-type"] == "image/png" and plot.content[:4] == b"\x89PNG"
+        for missing in ("no-such-version", ".hidden", "%2e%2e"):
+            assert (await c.get(f"/models/{missing}")).status_code == 404
+            assert (await c.get(f"/models/{missing}/plot.png")).status_code == 404
+    async with client(app) as c:
+        assert (await c.get(f"/models/{older}/plot.png")).status_code == 401  # logged out
+
+
+async def test_an_incident_lists_where_it_was_seen(app: App) -> None:
+    [incident] = await app.store.incidents.query()
+    again = Message("test", "g-quang-phu", "2", SCAM, T0, sender_id="s2")
+    await app.pipeline.process([Inbound(again)])
+    async with client(app) as c:
+        await login(c, "admin")
+        page = await c.get(f"/incidents/{incident.id}")
+    table = re.search(r'<table id="occurrences">(.*?)</table>', page.text, re.S)
+    assert table is not None
+    rows = re.findall(r"<tr><td>.*?</tr>", table.group(1))
+    assert len(rows) == 2
+    assert "Cư M’gar" in rows[0] and "Quảng Phú" in rows[1]
+
+
 async def test_rosters_show_who_is_on_duty_and_the_gaps(app: App) -> None:
     async with client(app) as c:
         await login(c, "xem")
