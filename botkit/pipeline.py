@@ -45,6 +45,8 @@ from botkit.storage.records import FlaggedRecord, NewMessage
 
 log = logging.getLogger(__name__)
 
+PICTURES_PER_RUN = 4
+
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
@@ -99,6 +101,7 @@ class Pipeline:
         self.flags = 0
         self.flagged: Counter[str] = Counter()  # by category, for /metrics
         self.messages = 0
+        self.runs = 0
 
     async def analyse(self, messages: Sequence[Message]) -> list[Analysis]:
         # CPU-bound: one batched call in a worker thread keeps the event loop free.
@@ -134,13 +137,21 @@ class Pipeline:
         with contextlib.suppress(StoreUnavailable):  # the last known bulletins do meanwhile
             await self.bulletins.refresh()
         run: list[Inbound] = []
+        pictures = 0
         for item in [*items, None]:
             if item is not None and isinstance(item.event, Message):
                 run.append(item)
+                pictures += item.event.photo_ref is not None
+                if pictures < PICTURES_PER_RUN:
+                    continue
+                # Reading a picture takes most of a second: a run commits every few of them,
+                # so a batch of pictures shows progress and holds its leases for less.
+                failures += await self._messages(run, no_effect)
+                run, pictures = [], 0
                 continue
             if run:
                 failures += await self._messages(run, no_effect)
-                run = []
+                run, pictures = [], 0
             if item is not None:
                 failure = await self._other(item)
                 if failure is not None:
@@ -148,9 +159,17 @@ class Pipeline:
         failures += await self.finish(no_effect)
         return failures
 
+    @property
+    def progress(self) -> int:
+        """Grows with every run of messages handled and every picture read: how a caller
+        tells a busy pipeline from a stuck one."""
+        photos = self.photos
+        return self.runs + (photos.read_count + photos.skipped if photos is not None else 0)
+
     async def _messages(
         self, run: list[Inbound], no_effect: list[tuple[Inbound, int]]
     ) -> list[Failure]:
+        self.runs += 1
         messages = [item.event for item in run if isinstance(item.event, Message)]
         try:
             if self.photos is not None:

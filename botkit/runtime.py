@@ -314,7 +314,8 @@ async def _while_progressing(
     stopping = asyncio.ensure_future(stop.wait())
     try:
         while True:
-            before = worker.handled
+            # A batch of pictures takes a while to read before anything of it is handled.
+            before = (worker.handled, app.pipeline.progress)
             done, _ = await asyncio.wait(
                 [task, stopping], timeout=window, return_when=asyncio.FIRST_COMPLETED
             )
@@ -322,7 +323,7 @@ async def _while_progressing(
                 return "done"
             if stopping in done:
                 return "stopped"
-            if worker.handled == before:
+            if (worker.handled, app.pipeline.progress) == before:
                 break
     finally:
         stopping.cancel()

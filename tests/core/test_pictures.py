@@ -176,3 +176,20 @@ async def test_without_the_ocr_model_one_warning_at_start_and_pictures_are_finge
             assert [k for k, _ in evidence].count("image") == 1
     warned = [r.getMessage() for r in caplog.records if "pictures" in r.getMessage()]
     assert warned == [f"text in pictures will not be read: {app.ocr_missing}"]
+
+
+async def test_a_batch_of_pictures_commits_every_few_and_shows_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with assembled(tmp_path, monkeypatch) as app:
+        assert app.pipeline.photos is not None
+        app.pipeline.photos.ocr = None  # only fingerprints: fast, the runs are what counts
+        pictures(app).pictures["p"] = to_bytes(hoax(), "PNG")
+        batch = [picture_message("p", caption=SCAM) for _ in range(9)]
+        before = app.pipeline.progress
+        await handle(app, *batch)
+        # 4 + 4 + 1 pictures: three runs, each committed before the next is read.
+        assert app.pipeline.runs == 3
+        assert app.pipeline.progress - before == 3 + 9
+        [incident] = await app.store.incidents.query()
+        assert incident.occurrences == 9
