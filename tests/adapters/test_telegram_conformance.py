@@ -15,6 +15,7 @@ import pytest
 
 from adapters.testing import SECRET_TOKEN_HEADER
 from adapters.testing import telegram_updates as tu
+from botkit.adapter import PhotoUnavailable
 from tests.adapters.system import (
     ADMIN,
     BASIC,
@@ -125,6 +126,16 @@ async def test_a_picture_without_caption_is_fetched_read_and_alerted(
         assert "phong tỏa" in message["text"] and "🖼" in message["text"]
         # The largest size was fetched, through the Bot API's getFile.
         assert [c.params["file_id"] for c in s.api.calls_to("getFile")] == ["PIC-2"]
+        # Over the limit (by the size getFile tells), unknown to Telegram, or Telegram
+        # failing: one line saying why.
+        with pytest.raises(PhotoUnavailable, match="over the limit of 1,000"):
+            await s.adapter.fetch_photo("PIC-2", 1000)
+        with pytest.raises(PhotoUnavailable, match="telegram getFile"):
+            await s.adapter.fetch_photo("NO-SUCH-FILE", 10_000_000)
+        s.api.fail_next("getFile", 500, "Internal Server Error")
+        with pytest.raises(PhotoUnavailable, match="Internal Server Error"):
+            await s.adapter.fetch_photo("PIC-2", 10_000_000)
+        assert await s.adapter.fetch_photo("PIC-2", 10_000_000) == picture
 
 
 # --------------------------------------------------------------------------- transport

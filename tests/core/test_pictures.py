@@ -24,6 +24,7 @@ from botkit.pipeline import Inbound
 from tests.conftest import RecordingDispatcher
 from tests.core.assembled import SCAM, T0, assembled
 from tests.images.samples import HOAXES, bordered, notice, recompressed, resized, to_bytes
+from tests.redis_server import fresh_prefix, shared_url
 
 _ids = itertools.count(1)
 
@@ -56,10 +57,16 @@ async def handle(app: App, *events: Message | OfficerCommand) -> None:
     await app.sender.run_once()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
 async def test_a_hoax_picture_is_read_flagged_and_known_again_after_confirmation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
-    async with assembled(tmp_path, monkeypatch) as app:
+    storage: dict[str, str] = {}
+    if backend == "redis":  # a real redis-server: image claims are shared by a fleet
+        monkeypatch.setenv("BOTKIT_REDIS_URL", shared_url())
+        storage = {"backend": "redis", "key_prefix": fresh_prefix()}
+    async with assembled(tmp_path, monkeypatch, storage=storage) as app:
+        assert app.store.backend == backend
         pictures(app).pictures["original"] = original = to_bytes(hoax(), "PNG")
         await handle(app, picture_message("original"))  # no caption: only the picture
         [incident] = await app.store.incidents.query()
@@ -90,7 +97,7 @@ async def test_a_hoax_picture_is_read_flagged_and_known_again_after_confirmation
     assert original[200:264] not in stored_bytes
 
     # After a restart the known picture is still known.
-    async with assembled(tmp_path, monkeypatch) as again:
+    async with assembled(tmp_path, monkeypatch, storage=storage) as again:
         assert again.pipeline.photos is not None
         again.pipeline.photos.ocr = None
         pictures(again).pictures["third"] = to_bytes(resized(hoax(), 0.5), "JPEG", 60)
