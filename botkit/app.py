@@ -74,6 +74,15 @@ def load_classifier_model(
     return loaded
 
 
+def _fetcher(dispatcher: Dispatcher | None) -> PhotoFetcher | None:
+    """What fetches pictures here; None for a command with no adapter running (`report`,
+    `labels export`, the web console alone), which need not look for OCR either."""
+    if isinstance(dispatcher, AdapterDispatcher):
+        running = dispatcher.adapters.values()
+        return dispatcher if any("photos" in a.capabilities for a in running) else None
+    return dispatcher if isinstance(dispatcher, PhotoFetcher) else None
+
+
 def _ocr_missing(config: Config) -> str | None:
     if not config.images.enabled:
         return None
@@ -156,7 +165,7 @@ class App:
                 on_event or (lambda _event: None),
                 base_dir,
                 answers,
-                await asyncio.to_thread(_ocr_missing, config),
+                await asyncio.to_thread(_ocr_missing, config) if _fetcher(dispatcher) else None,
             )
             app.assemble(config)
             await app.sync_claims()
@@ -237,12 +246,13 @@ class App:
 
     def _photo_reader(self, config: Config) -> PhotoReader | None:
         """Pictures are read where adapters can fetch them (not in a dry run)."""
-        if not config.images.enabled or not isinstance(self.dispatcher, PhotoFetcher):
+        fetcher = _fetcher(self.dispatcher)
+        if not config.images.enabled or fetcher is None:
             return None
         reader = None
         if self.ocr_missing is None:
             reader = ocr.TesseractReader(config.images.language, config.images.ocr_timeout_seconds)
-        return PhotoReader(config.images, self.dispatcher, reader)
+        return PhotoReader(config.images, fetcher, reader)
 
     @property
     def _assembled(self) -> bool:

@@ -51,8 +51,9 @@ class PhotoReader:
         self.fetcher = fetcher
         self.ocr = ocr  # None: OCR unavailable here, pictures are only fingerprinted
         self.limits = ImageLimits(settings.max_bytes, settings.max_pixels)
-        # Tesseract takes a core for about half a second a picture; one at a time leaves the
-        # other to classification.
+        # Tesseract takes a core for most of a second a picture (bench/bench_images.py); one
+        # at a time leaves the other core to classification, and one decoded picture (up to
+        # `max_pixels`) in memory.
         self._slots = asyncio.Semaphore(concurrency)
         self.read_count = 0
         self.skipped = 0
