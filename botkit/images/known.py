@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from botkit.images.fingerprint import BITS, distance
+from botkit.images.fingerprint import BITS
 
 # Claims of pictures share the store's claims with texts; their ids say which is which, and
 # their "text" is the fingerprint.
@@ -50,4 +50,4 @@ class KnownImages:
         return best[1], 1.0 - best[0] / BITS
 
 
-__all__ = ["IMAGE_CLAIM_PREFIX", "KnownImages", "distance", "image_claim_id", "is_image_claim"]
+__all__ = ["IMAGE_CLAIM_PREFIX", "KnownImages", "image_claim_id", "is_image_claim"]

@@ -1,5 +1,5 @@
 """The assembled core on a file store, a virtual clock and a recording dispatcher, as the
-residents', bulletins' and web tests use it."""
+residents', bulletins' and web tests use it; and the console's users on it."""
 
 from __future__ import annotations
 
@@ -40,3 +40,30 @@ async def assembled(
         yield app
     finally:
         await app.close()
+
+
+WEB_PASSWORD = "mat-khau-dai-1"
+
+
+@contextlib.asynccontextmanager
+async def console_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, flagged: bool = True
+) -> AsyncIterator[App]:
+    """The core with the console's four kinds of user (an admin, two officers of different
+    units, a viewer) and, when `flagged`, one scam flagged in Cư M'gar's group."""
+    from botkit.domain import Message
+    from botkit.pipeline import Inbound
+    from botkit.web.console import hash_password
+
+    hashed = hash_password(WEB_PASSWORD)
+    users = [
+        {"name": "admin", "role": "admin", "password_hash": hashed},
+        {"name": "thanh", "role": "officer", "officer": "thanh", "password_hash": hashed},
+        {"name": "hoa", "role": "officer", "officer": "hoa", "password_hash": hashed},
+        {"name": "xem", "role": "viewer", "password_hash": hashed},
+    ]
+    async with assembled(tmp_path, monkeypatch, web={"users": users}) as built:
+        if flagged:
+            message = Message("test", "g-cu-mgar", "1", SCAM, T0, sender_id="s1")
+            await built.pipeline.process([Inbound(message)])
+        yield built

@@ -10,25 +10,13 @@ from pathlib import Path
 import pytest
 
 from botkit.app import App
-from botkit.domain import Message
-from botkit.pipeline import Inbound
-from botkit.web.console import hash_password
-from tests.core.assembled import SCAM, T0, assembled
-from tests.core.test_console_web import PASSWORD, client, csrf_of, login
+from tests.core.assembled import console_app
+from tests.core.test_console_web import client, csrf_of, login
 
 
 @pytest.fixture
 async def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
-    hashed = hash_password(PASSWORD)
-    users = [
-        {"name": "admin", "role": "admin", "password_hash": hashed},
-        {"name": "thanh", "role": "officer", "officer": "thanh", "password_hash": hashed},
-        {"name": "hoa", "role": "officer", "officer": "hoa", "password_hash": hashed},
-        {"name": "xem", "role": "viewer", "password_hash": hashed},
-    ]
-    async with assembled(tmp_path, monkeypatch, web={"users": users}) as built:
-        message = Message("test", "g-cu-mgar", "1", SCAM, T0, sender_id="s1")
-        await built.pipeline.process([Inbound(message)])
+    async with console_app(tmp_path, monkeypatch) as built:
         yield built
 
 

@@ -13,12 +13,12 @@ import pytest
 
 from botkit.app import App
 from botkit.sandbox import SANDBOX
-from botkit.web.console import ConsolePages, hash_password
+from botkit.web.console import ConsolePages
 from botkit.web.server import web_app
 from botkit.worker import Worker
 from tests.conftest import CU_MGAR, QUANG_PHU
-from tests.core.assembled import assembled
-from tests.core.test_console_web import PASSWORD, client, csrf_of, login
+from tests.core.assembled import console_app
+from tests.core.test_console_web import client, csrf_of, login
 
 HOAX = (
     "CHIA SẺ GẤP!!! Thôn 3 xã Cư M'gar đã có 15 ca nhiễm covid, bệnh viện huyện phong tỏa"
@@ -28,12 +28,7 @@ HOAX = (
 
 @pytest.fixture
 async def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
-    hashed = hash_password(PASSWORD)
-    users = [
-        {"name": "thanh", "role": "officer", "officer": "thanh", "password_hash": hashed},
-        {"name": "xem", "role": "viewer", "password_hash": hashed},
-    ]
-    async with assembled(tmp_path, monkeypatch, web={"users": users}) as built:
+    async with console_app(tmp_path, monkeypatch, flagged=False) as built:
         yield built
 
 

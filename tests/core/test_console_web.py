@@ -17,26 +17,17 @@ import pytest
 from botkit.app import App
 from botkit.domain import IncidentState, Message
 from botkit.pipeline import Inbound
-from botkit.web.console import ConsolePages, hash_password
+from botkit.web.console import ConsolePages
 from botkit.web.server import web_app
 from tests.conftest import BASE_CONFIG, ROOT, make_config
-from tests.core.assembled import SCAM, T0, assembled
+from tests.core.assembled import SCAM, T0, WEB_PASSWORD, console_app
 
-PASSWORD = "mat-khau-dai-1"
+PASSWORD = WEB_PASSWORD
 
 
 @pytest.fixture
 async def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
-    hashed = hash_password(PASSWORD)
-    users = [
-        {"name": "admin", "role": "admin", "password_hash": hashed},
-        {"name": "thanh", "role": "officer", "officer": "thanh", "password_hash": hashed},
-        {"name": "hoa", "role": "officer", "officer": "hoa", "password_hash": hashed},
-        {"name": "xem", "role": "viewer", "password_hash": hashed},
-    ]
-    async with assembled(tmp_path, monkeypatch, web={"users": users}) as built:
-        message = Message("test", "g-cu-mgar", "1", SCAM, T0, sender_id="s1")
-        await built.pipeline.process([Inbound(message)])
+    async with console_app(tmp_path, monkeypatch) as built:
         yield built
 
 
