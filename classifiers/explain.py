@@ -1,11 +1,12 @@
 """Why a message got its score: the few words that drove it, for an officer's glance.
 
-Occlusion, which works for any model with `predict_proba`: each word of the normalised
-message is left out in turn and the drop in the label's log-odds is that word's weight.
-For the linear models botkit trains this is the word's own contribution plus that of the
-n-grams it takes part in, which is what an officer means by "this word made it a scam".
-Adjacent strong words are joined into one phrase. Masked values (phone numbers, money,
-links, bank accounts) are named by kind, never by value.
+A word's weight is how much `label`'s log-odds would drop without it. botkit's linear
+`TextClassifier` gives it at once from its feature contributions (`word_contributions`:
+the word's own n-grams and those it takes part in, one featurisation per message). Any
+other model with `predict_proba` is explained by occlusion: each word of the normalised
+message is left out in turn and scored again (one prediction per word). Adjacent strong
+words are joined into one phrase. Masked values (phone numbers, money, links, bank
+accounts) are named by kind, never by value.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import numpy as np
 
 from classifiers.normalize import BANK_ACCOUNT, MONEY, PHONE, URL, normalize
 
-MAX_WORDS: Final = 30  # a message's head (a hoax or a lure shows itself early): the cost
-# grows with the square of the words, and explanations run for every flagged message
+MAX_WORDS: Final = 30  # a message's head (a hoax or a lure shows itself early); occlusion's
+# cost grows with the square of the words, and explanations run for every flagged message
 # Shown instead of the masked value: what kind of thing it is.
 TOKEN_NAMES: Final = {
     URL: "đường link",
@@ -48,30 +49,31 @@ def explain(model: Any, text: str, label: str, limit: int = 3) -> tuple[Cue, ...
 def explain_many(
     model: Any, items: Sequence[tuple[str, str]], limit: int = 3
 ) -> list[tuple[Cue, ...]]:
-    """`explain` for several (text, label) pairs, with one `predict_proba` for them all."""
+    """`explain` for several (text, label) pairs (occlusion: one `predict_proba` for all)."""
     classes = [str(c) for c in model.classes_]
-    plans: list[tuple[list[str], int, int] | None] = []
+    contributions = getattr(model, "word_contributions", None)
+    out: list[tuple[Cue, ...] | None] = []
+    plans: list[tuple[int, list[str], int, int]] = []
     variants: list[str] = []
     for text, label in items:
         words = [w for w in (_bare(w) for w in normalize(text).text.split()) if w][:MAX_WORDS]
         if label not in classes or len(words) < 2:
-            plans.append(None)
-            continue
-        plans.append((words, classes.index(label), len(variants)))
-        variants.append(" ".join(words))
-        variants += [" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))]
-    if not variants:
-        return [() for _ in items]
-    proba = model.predict_proba(variants)
-    out: list[tuple[Cue, ...]] = []
-    for plan in plans:
-        if plan is None:
             out.append(())
             continue
-        words, column, start = plan
-        odds = _log_odds(proba[start : start + len(words) + 1, column])
-        out.append(_phrases(words, odds[0] - odds[1:], limit))
-    return out
+        drops = contributions(words, label) if contributions is not None else None
+        if drops is not None:
+            out.append(_phrases(words, drops, limit))
+            continue
+        plans.append((len(out), words, classes.index(label), len(variants)))
+        out.append(None)
+        variants.append(" ".join(words))
+        variants += [" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))]
+    if variants:
+        proba = model.predict_proba(variants)
+        for at, words, column, start in plans:
+            odds = _log_odds(proba[start : start + len(words) + 1, column])
+            out[at] = _phrases(words, odds[0] - odds[1:], limit)
+    return [cues if cues is not None else () for cues in out]
 
 
 def _bare(word: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Final, Self
+from typing import Any, Final, NamedTuple, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,7 +24,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from classifiers.normalize import normalize
+from classifiers.normalize import fold_diacritics, normalize
 
 _U64 = np.uint64
 _BASE = 0x100000001B3  # odd, hence invertible modulo 2**64
@@ -151,7 +151,16 @@ class _Batch:
         return np.asarray(self.doc_pos[positions])
 
 
-def _char_ngrams(batch: _Batch, lo: int, hi: int, salt: int) -> tuple[np.ndarray, np.ndarray]:
+class _Grams(NamedTuple):
+    """N-gram occurrences: document, hashed key, and [start, end) in the batch's code points."""
+
+    rows: np.ndarray
+    keys: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+def _char_ngrams(batch: _Batch, lo: int, hi: int, salt: int) -> _Grams:
     positions = np.arange(len(batch.codes), dtype=np.int64)
     room = batch.ends[batch.doc_pos] - positions  # characters left in the document from here
     sizes = np.arange(lo, hi + 1, dtype=np.int64)
@@ -162,18 +171,17 @@ def _char_ngrams(batch: _Batch, lo: int, hi: int, salt: int) -> tuple[np.ndarray
     h = batch.substring_hashes(start, length)
     with np.errstate(over="ignore"):
         keys = _mix(h ^ (length.astype(_U64) + _U64(salt * 131)))
-    return batch.doc_pos[start], keys
+    return _Grams(batch.doc_pos[start], keys, start, start + length)
 
 
-def _word_ngrams(batch: _Batch, max_n: int, salt: int) -> tuple[np.ndarray, np.ndarray]:
+def _word_ngrams(batch: _Batch, max_n: int, salt: int) -> _Grams:
     is_word = _IS_WORD[np.minimum(batch.codes, _U64(0xFFFF)).astype(np.int64)]
     edges = np.diff(np.concatenate(([False], is_word, [False])).astype(np.int8))
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1)
     doc = batch.doc_of(starts)
     h = _mix(batch.substring_hashes(starts, ends - starts) ^ _U64(salt * 131))
-    rows = [doc]
-    keys = [h]
+    rows, keys, first, last = [doc], [h], [starts], [ends]
     prev = h
     valid = np.ones(len(h), dtype=bool)
     for n in range(2, max_n + 1):
@@ -185,7 +193,9 @@ def _word_ngrams(batch: _Batch, max_n: int, salt: int) -> tuple[np.ndarray, np.n
             prev = _mix(prev[:-1] * _PAIR + h[n - 1 :] + _U64(n))
         rows.append(doc[n - 1 :][valid])
         keys.append(prev[valid])
-    return np.concatenate(rows), np.concatenate(keys)
+        first.append(starts[: len(starts) - n + 1][valid])
+        last.append(ends[n - 1 :][valid])
+    return _Grams(*(np.concatenate(parts) for parts in (rows, keys, first, last)))
 
 
 def scores_to_proba(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -293,9 +303,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             folded.append(views[1][: self.max_chars])
         return texts, folded
 
-    def _raw_blocks(
-        self, texts: list[str], folded: list[str]
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _grams(self, texts: list[str], folded: list[str]) -> list[_Grams]:
+        """The three blocks of n-grams: words of the text, words and characters of its folded
+        view (padded with a space at each end)."""
         lo, hi = self.char_ngram_range
         text_batch = _Batch(texts, pad=False)
         folded_batch = _Batch(folded, pad=True)
@@ -304,6 +314,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             _word_ngrams(folded_batch, self.word_ngram_max, salt=2),
             _char_ngrams(folded_batch, lo, hi, salt=3),
         ]
+
+    def _raw_blocks(
+        self, texts: list[str], folded: list[str]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(g.rows, g.keys) for g in self._grams(texts, folded)]
 
     def _values(
         self, blocks: list[tuple[np.ndarray, np.ndarray]], n_docs: int
@@ -490,6 +505,56 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         """Raw linear scores (one column for two classes, as scikit-learn does)."""
         return self._scores(X)
+
+    def word_contributions(self, words: Sequence[str], label: str) -> np.ndarray | None:
+        """Each word's share of `label`'s log-odds for the text `" ".join(words)`: the sum of
+        the contributions (TF-IDF value times the label's weight against the others') of
+        every n-gram the word takes part in, as leaving the word out would remove them.
+
+        First order: the change of each block's norm without the word is ignored, which
+        keeps an explanation at one featurisation instead of one per word. None when the
+        words do not fold character for character (offsets would not line up).
+        """
+        classes = [str(c) for c in self.classes_]
+        if label not in classes or not words:
+            return None
+        text = " ".join(words)
+        folded = fold_diacritics(text)
+        if len(folded) != len(text) or len(text) > self.max_chars:
+            return None
+        grams = self._grams([text], [folded])
+        # The folded view is padded with one space in front: its offsets move back by one.
+        start = np.concatenate([g.start - shift for g, shift in zip(grams, (0, 1, 1), strict=True)])
+        end = np.concatenate([g.end - shift for g, shift in zip(grams, (0, 1, 1), strict=True)])
+        col = self._table().lookup(np.concatenate([g.keys for g in grams]))
+        known = col >= 0
+        start, end, col = start[known], end[known], col[known]
+        _, cols, values = self._values([(g.rows, g.keys) for g in grams], 1)
+        temperature = float(getattr(self, "temperature_", 1.0))
+        coef = self.coef_[:, cols]  # only the text's features: the rest contribute nothing
+        if len(coef) == 1:  # binary: one column, the second class's logit
+            weights = coef[0] * (1.0 if classes.index(label) == 1 else -1.0)
+        else:
+            # Log-odds of `label` against the others: d/dz of z_c - logsumexp(z_k, k != c).
+            scores = (coef @ values + self.intercept_) / temperature
+            c = classes.index(label)
+            others = np.delete(np.arange(len(classes)), c)
+            q = np.exp(scores[others] - scores[others].max())
+            weights = coef[c] - (q / q.sum()) @ coef[others]
+        per_feature = values * weights / temperature
+        # A feature seen k times in the text: each occurrence carries a k-th of it.
+        at = np.searchsorted(cols, col)
+        share = per_feature[at] / np.bincount(at, minlength=len(cols))[at]
+        # Words are joined by single spaces: word i spans [bounds[i], bounds[i] + len).
+        lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+        bounds = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+        first = np.searchsorted(bounds + lengths, start, side="right")
+        last = np.searchsorted(bounds, end, side="left") - 1
+        touching = first <= last  # an n-gram of spaces alone belongs to no word
+        totals = np.zeros(len(words) + 1)
+        np.add.at(totals, first[touching], share[touching])
+        np.add.at(totals, last[touching] + 1, -share[touching])
+        return np.asarray(np.cumsum(totals)[:-1])
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Probabilities, one column per entry of `classes_`."""
