@@ -4,7 +4,9 @@ A real redis-server on loopback, the Bot API emulator in this process, real work
 
 1. Throughput: the workers start on an empty stream; then N messages (the chaos mix:
    chatter, hoaxes forwarded into several groups, reports; `--flagged` of them flagged) are
-   appended as an intake process would, and the clock runs until every one is done.
+   appended as an intake process would, and the clock runs until every one is done. Every
+   new incident pages its officer at once; the next escalation steps are 15 minutes away,
+   as deployed, so they fall outside the run whatever its length.
 2. Latency: `botkit run --no-worker` polls the emulator and two workers handle the stream
    while residents post at a steady rate; stream latency is an entry's time in the stream
    (its id's time to its acknowledgement, both on the server), and update -> alert is from
@@ -112,6 +114,15 @@ def machine_busy() -> tuple[float, float]:
     return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"), own.user + own.system
 
 
+def deployed_escalation(config: Path) -> None:
+    """Escalation steps minutes apart, as deployed. The fault tests' 3-second steps would page
+    the next officer of every open incident while the run lasts, so a slower run (one
+    worker) would do more of that work per message than a faster one (two)."""
+    text = config.read_text(encoding="utf-8")
+    assert "wait_minutes = 0.05" in text
+    config.write_text(text.replace("wait_minutes = 0.05", "wait_minutes = 15"), encoding="utf-8")
+
+
 async def throughput(workdir: Path, workers: int, count: int, flagged: float) -> float:
     """Messages/s between 10% and 90% of the stream done (start-up and tail left out)."""
     items = sealed(texts(count, flagged), workers)
@@ -120,6 +131,7 @@ async def throughput(workdir: Path, workers: int, count: int, flagged: float) ->
         async with FakeBotAPI(bot_token=TOKEN, bot_username="botkit_bench_bot") as api:
             chaos = FleetChaos(workdir, server)
             chaos.setup(api)
+            deployed_escalation(workdir / "config.toml")
             procs = [await chaos.start_worker() for _ in range(workers)]  # ready: idle
             db = redis.Redis.from_url(server.url, decode_responses=True)
             pids = [p.proc.pid for p in procs if p.proc] + [server.proc.pid if server.proc else 0]

@@ -12,8 +12,17 @@ import pytest
 import redis
 
 from botkit.storage.base import StoreUnavailable
+from botkit.storage.records import Destination, PageWork, Sent
 from botkit.storage.redis import RedisStore, connection
-from tests.core.test_storage_contract import T0, new_incident, record
+from tests.core.test_storage_contract import (
+    LEASE,
+    NO_INTERVAL,
+    T0,
+    new_incident,
+    opened,
+    page,
+    record,
+)
 from tests.redis_server import fresh_prefix, shared_url
 
 
@@ -66,3 +75,33 @@ async def test_a_lock_left_by_a_killed_process_expires_by_itself(
     started = time.monotonic()
     await fleet[1].incidents.record_flagged(record("after"))
     assert 0.2 < time.monotonic() - started < 3
+
+
+async def test_chats_queued_before_the_due_chat_index_existed_are_found_at_the_next_start() -> None:
+    prefix = fresh_prefix()
+    old = RedisStore(shared_url(), prefix, owner="host:old")
+    await old.open()
+    incident_id = await opened(old)
+    for n in range(3):  # a backlog for one officer, one page for another
+        await old.outbox.enqueue_page(page(incident_id, step=n), T0)
+    await old.outbox.enqueue_page(page(incident_id, officer="lan"), T0)
+    expected = [Destination("test", "u-lan"), Destination("test", "u-thanh")]
+    assert await old.outbox.due_destinations(T0, 10) == expected
+    # Written by a version without the index: only the rows' own entries are there.
+    db = redis.Redis.from_url(shared_url())
+    db.delete(old.connection.key("alerts", "due_dest"))
+    assert await old.outbox.due_destinations(T0, 10) == []
+    new = RedisStore(shared_url(), prefix, owner="host:new")
+    await new.open()
+    assert await new.outbox.due_destinations(T0, 10) == expected
+    # The index follows the queue: once lan's one page is out, only thanh's chat is due.
+    work = await new.outbox.claim(Destination("test", "u-lan"), "w", T0, LEASE, NO_INTERVAL)
+    assert isinstance(work, PageWork)
+    detail = await new.incidents.get(incident_id)
+    assert detail is not None
+    assert await new.outbox.settle(work, Sent("m1", detail.version, "opened"), T0)
+    assert await new.outbox.due_destinations(T0, 10) == [Destination("test", "u-thanh")]
+    assert db.zcard(new.connection.key("alerts", "due_dest")) == 1
+    db.close()
+    await old.close()
+    await new.close()

@@ -154,6 +154,11 @@ for _, op in ipairs(ops) do
   elseif verb == 'del' then redis.call('DEL', op[2])
   elseif verb == 'hincrby' then redis.call('HINCRBY', op[2], op[3], op[4])
   elseif verb == 'rpush' then redis.call('RPUSH', op[2], op[3])
+  elseif verb == 'zmin' then
+    -- index op[3] holds member op[4] at the lowest score of sorted set op[2], or not at all
+    local first = redis.call('ZRANGE', op[2], 0, 0, 'WITHSCORES')
+    if #first == 0 then redis.call('ZREM', op[3], op[4])
+    else redis.call('ZADD', op[3], first[2], op[4]) end
   elseif verb == 'intake_done' then
     intake_done(op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9], op[10], op[11])
   else return redis.error_reply('botkit: unknown op ' .. tostring(verb)) end

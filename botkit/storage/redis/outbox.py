@@ -12,6 +12,10 @@ calls cost what is due, never what was ever sent:
   neither is set. `score` keeps microseconds exact, so `score <= score(now)` is "due".
 - `alerts:dest:<[platform, chat]>`, `outbox:dest:<...>` sorted sets: the same per chat,
   member the id, for `claim` (which reads only the first due row, by id).
+- `alerts:due_dest`, `outbox:due_dest` sorted sets: each chat with waiting rows, member JSON
+  [platform, chat], at the lowest score of its `dest` set, kept by the commit's script
+  (`zmin`) whenever that set changes. Listing the due chats reads one entry per chat: a
+  backlog of pages held back by Telegram's per-chat pace costs nothing per look.
 - `alerts:status:<status>`, `outbox:status:<status>` sets: ids by status.
 - `alerts:incident:<id>`, `outbox:incident:<id>` sets: ids by incident; `outbox:loose` sorted
   set: messages of no incident by `created_at` (both for the retention purge).
@@ -226,7 +230,13 @@ async def _save(u: Unit, table: str, old: Row | None, new: Row | None) -> None:
         u.put(table, new["id"], new)
     elif old is not None:
         u.drop(table, old["id"])
-    _reindex(u, _entries(u, table, old), _entries(u, table, new))
+    before, after = _entries(u, table, old), _entries(u, table, new)
+    _reindex(u, before, after)
+    moved = {key for (kind, key, _), _ in before.items() ^ after.items() if kind == "z"}
+    for chat in {_chat(r["platform"], r[_CHAT[table]]) for r in (old, new) if r is not None}:
+        queue = u.key(table, "dest", chat)
+        if queue in moved:
+            u.after("zmin", queue, u.key(table, "due_dest"), chat)
     if table == ALERTS and _editable(old) != _editable(new):
         row = new if new is not None else old
         assert row is not None
@@ -372,10 +382,23 @@ async def _enqueue_message(u: Unit, m: NewMessage, at: datetime) -> bool:
 # -- claiming ----------------------------------------------------------------------------------
 async def _due_chats(u: Unit, table: str, now: datetime) -> set[Destination]:
     found = set()
-    for member, _ in await u.zrange(u.key(table, "due"), high=score(now)):
-        platform, chat_id, _id = json.loads(member)
+    for member, _ in await u.zrange(u.key(table, "due_dest"), high=score(now)):
+        platform, chat_id = json.loads(member)
         found.add(Destination(platform, chat_id))
     return found
+
+
+async def _rebuild_due_chats(u: Unit) -> None:
+    """`due_dest` from the rows' own `due` index: data written before it existed, or after a
+    crash of a version that did not keep it, lists every chat again."""
+    for table in (ALERTS, OUTBOX):
+        first: dict[str, float] = {}
+        for member, value in await u.zrange(u.key(table, "due")):  # by score: first wins
+            platform, chat_id, _id = json.loads(member)
+            first.setdefault(_chat(platform, chat_id), value)
+        u.delete(u.key(table, "due_dest"))
+        for chat, value in first.items():
+            u.zadd(u.key(table, "due_dest"), chat, value)
 
 
 async def _due_destinations(
@@ -790,6 +813,9 @@ async def release_leases(u: Unit, owners: list[str]) -> int:
 class RedisOutbox:
     def __init__(self, runner: Runner) -> None:
         self._r = runner
+
+    async def prepare(self) -> None:
+        await self._r.write(_rebuild_due_chats)
 
     async def enqueue_page(self, page: NewPage, at: datetime) -> int | None:
         return await self._r.write(_enqueue_page, page, at)

@@ -84,6 +84,7 @@ class RedisStore(_Roles):
     async def open(self) -> None:
         await self._conn.open()
         await intake.prepare(self._conn)
+        await self.outbox.prepare()
 
     async def close(self) -> None:
         await self._conn.close()
