@@ -112,6 +112,11 @@ READS: dict[str, tuple[Setup, Callable[[Unit, str], Awaitable[object]], Setup]] 
         lambda u, k: u.smembers(k),
         lambda c, k: c.text.srem(k, "2"),
     ),
+    "prefetch": (
+        lambda c, k: c.text.hset(k, "f", "a"),
+        lambda u, k: u.prefetch([(k, "f"), (k, "absent")]),
+        lambda c, k: c.text.hset(k, "absent", "now here"),
+    ),
 }
 
 
@@ -206,3 +211,87 @@ async def test_an_error_after_reading_changing_data_is_a_conflict(
 
     with pytest.raises(LookupError, match="a real bug"):
         await attempt(conns[0], broken)
+
+
+class RoundTrips:
+    """Counts the unit's calls to Redis (each one a round trip)."""
+
+    def __init__(self, conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = conn.call
+
+        async def counted(fn: Callable[..., Awaitable[object]], *args: object) -> object:
+            self.count += 1
+            return await real(fn, *args)
+
+        monkeypatch.setattr(conn, "call", counted)
+
+
+async def test_reads_fetched_ahead_cost_one_round_trip_and_numbers_are_never_reused(
+    conns: list[Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, seq = conns[0].key("doc"), conns[0].key("seq", "things")
+    await conns[0].text.hset(key, mapping={"a": "1", "b": "2"})
+    await conns[0].text.set(seq, "40")
+    trips = RoundTrips(conns[0], monkeypatch)
+    unit = Unit(conns[0], optimistic=True)
+    await unit.prefetch([(key, "a"), (key, "b"), (key, "c")], [seq, seq])
+    assert trips.count == 1
+    assert await unit.hmget(key, ["a", "b", "c"]) == ["1", "2", None]
+    assert [await unit.incr(seq), await unit.incr(seq)] == [41, 42]
+    assert unit.drew(seq, 41) and not unit.drew(seq, 40)
+    assert trips.count == 1  # all of it from the one round trip
+    assert await unit.incr(seq) == 43  # none drawn ahead is left: a round trip of its own
+    # A number drawn and not used is a gap: another process never gets it.
+    spare = Unit(conns[0], optimistic=True)
+    await spare.prefetch(numbers=[seq])
+    assert await conns[1].text.incr(seq) == 45
+
+
+async def test_a_hash_named_after_a_fresh_number_is_read_without_a_round_trip(
+    conns: list[Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh, shared = conns[0].key("occurrences", 7), conns[0].key("counts")
+    trips = RoundTrips(conns[0], monkeypatch)
+    unit = Unit(conns[0], optimistic=True)
+    unit.fresh(fresh)
+    unit.fresh(shared, "7")
+    assert await unit.hget(fresh, "x") is None and await unit.hgetall(fresh) == {}
+    assert await unit.hget(shared, "7") is None
+    unit.hset(fresh, "x", "1")
+    assert await unit.hget(fresh, "x") == "1"  # its own writes are seen
+    await unit.prefetch([(fresh, "y"), (shared, "7")])
+    assert trips.count == 0 and unit.checks == []  # nothing read, nothing to check
+    await unit.commit()
+    assert await conns[0].text.hget(fresh, "x") == "1"
+
+
+async def test_a_field_written_again_in_a_unit_is_sent_once(
+    conns: list[Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row rewritten as a unit goes on (an incident recorded, joined, paged) is applied once,
+    at its last version; a counter incremented in between still counts."""
+    key, other = conns[0].key("rows"), conns[0].key("other")
+    sent: list[list[list[str]]] = []
+    real = conns[0].apply
+
+    async def apply(
+        token: str | None, ops: list[list[str]], release: bool, checks: list[list[object]]
+    ) -> None:
+        sent.append(ops)
+        await real(token, ops, release, checks)
+
+    monkeypatch.setattr(conns[0], "apply", apply)
+    unit = Unit(conns[0], optimistic=True)
+    unit.hset(key, "1", "first")
+    unit.hset(other, "1", "kept")
+    unit.hdel(key, "1")
+    unit.hincrby(key, "n", 1)
+    unit.hset(key, "1", "last")
+    unit.hset(key, "n", "10")
+    unit.hincrby(key, "n", 5)
+    await unit.commit()
+    [ops] = sent
+    assert [op for op in ops if op[1] == key and op[2] == "1"] == [["hset", key, "1", "last"]]
+    assert await conns[0].text.hgetall(key) == {"1": "last", "n": "15"}
+    assert await conns[0].text.hget(other, "1") == "kept"

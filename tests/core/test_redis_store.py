@@ -18,6 +18,7 @@ from tests.core.test_storage_contract import (
     LEASE,
     NO_INTERVAL,
     T0,
+    items,
     new_incident,
     opened,
     page,
@@ -105,3 +106,20 @@ async def test_chats_queued_before_the_due_chat_index_existed_are_found_at_the_n
     db.close()
     await old.close()
     await new.close()
+
+
+async def test_a_large_batch_leases_and_acknowledges_every_entry(fleet: list[RedisStore]) -> None:
+    """Leases, owners and acknowledgements of a batch go in variadic commands, in chunks:
+    every entry of a batch spanning several chunks is leased, then forgotten when done."""
+    store, key = fleet[0], fleet[0].connection.key
+    await store.intake.append(items(*(f"k{n}" for n in range(1000))), T0)
+    claimed = await store.intake.claim("host:0:w", 1000, T0, LEASE, 20)
+    db = redis.Redis.from_url(shared_url())
+    try:
+        assert db.zcard(key("intake", "leases")) == db.hlen(key("intake", "owners")) == 1000
+        await store.intake.done([c.id for c in claimed], T0)
+        assert db.zcard(key("intake", "leases")) == db.hlen(key("intake", "owners")) == 0
+        assert db.zcard(key("intake", "done")) == 1000 and db.hlen(key("intake", "seen")) == 0
+        assert db.llen(key("intake", "latency")) == 1000  # time in the stream of each
+    finally:
+        db.close()

@@ -439,6 +439,28 @@ async def test_intake_ignores_duplicates_even_after_they_are_done(store: Store) 
     assert await store.intake.append(items("a"), T0) == 0  # a redelivery of a done event
 
 
+async def test_a_batch_larger_than_any_chunk_is_claimed_and_acknowledged_whole(
+    store: Store,
+) -> None:
+    """Redis claims and acknowledges a batch in a few variadic commands, chunked to stay
+    inside Lua's stack: 1,000 entries cross several chunks, half of them acknowledged with a
+    transaction's commit and half on their own."""
+    keys = [f"k{n}" for n in range(1000)]
+    assert await store.intake.append(items(*keys), T0) == 1000
+    claimed = await store.intake.claim("w", 1000, T0, LEASE, 20)
+    assert [c.payload for c in claimed] == [f"payload {k}".encode() for k in keys]
+    assert await store.intake.claim("w2", 10, T0, LEASE, 20) == []  # every one is leased
+
+    async def ack(tx: Transaction) -> None:
+        await tx.intake.done([c.id for c in claimed[:500]], T0)
+
+    await store.run_transaction(ack)
+    await store.intake.done([c.id for c in claimed[500:]], T0)
+    assert await store.intake.backlog() == 0
+    assert await store.intake.claim("w2", 10, T0 + LEASE * 2, LEASE, 20) == []  # no lease left
+    assert await store.intake.append(items(*keys[::7]), T0) == 0  # all remembered as done
+
+
 async def test_intake_leases_entries_until_done(store: Store) -> None:
     await store.intake.append(items("a", "b", "c"), T0)
     first = await store.intake.claim("w1", 2, T0, LEASE, 20)

@@ -56,32 +56,54 @@ OPTIMISTIC_TRIES = 6
 # Renew well before the lease runs out: a long transaction keeps its lock, a dead one loses it.
 _RENEW_AFTER = 1.0
 
-# Acknowledging an intake entry: gone from the stream, its key kept a while (a redelivery of
-# the same update is recognised), its lease and attempts forgotten. Shared with `intake`.
+# Acknowledging intake entries: gone from the stream, their keys kept a while (a redelivery
+# of the same update is recognised), their leases and attempts forgotten. Shared with
+# `intake`. A batch's entries share each command (variadic, in chunks that stay inside Lua's
+# stack): Redis's cost per entry is then a stream read and a share of ten commands, not
+# eleven commands of its own, each also written to the append-only file.
 INTAKE_DONE_LUA = """
-local function intake_done(stream, group, id, leases, owners, attempts, seen, done, at, lat)
-  local e = redis.call('XRANGE', stream, id, id)
-  if #e > 0 then
-    local f = e[1][2]
-    for i = 1, #f, 2 do
-      if f[i] == 'key' then
-        redis.call('HDEL', seen, f[i + 1])
-        redis.call('ZADD', done, at, f[i + 1])
+local function bulk(command, key, head, list)
+  for first = 1, #list, 400 do
+    local args = {command, key}
+    for _, h in ipairs(head) do table.insert(args, h) end
+    for i = first, math.min(first + 399, #list) do table.insert(args, list[i]) end
+    redis.call(unpack(args))
+  end
+end
+local function intake_done(K, group, at, ids)
+  if #ids == 0 then return end
+  local t = redis.call('TIME')
+  local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local keys, scored, waited = {}, {}, {}
+  for _, id in ipairs(ids) do
+    local e = redis.call('XRANGE', K.stream, id, id)
+    if #e > 0 then
+      -- Still in the stream, so not acknowledged yet (acknowledging deletes it).
+      local f = e[1][2]
+      for i = 1, #f, 2 do
+        if f[i] == 'key' then
+          table.insert(keys, f[i + 1])
+          table.insert(scored, at)
+          table.insert(scored, f[i + 1])
+        end
       end
+      -- Time in the stream, on the server's clock (the id is the append time): the last
+      -- 10,000 are kept for `botkit status` and the benchmark.
+      local id_ms = tonumber(string.match(id, '^(%d+)'))
+      if id_ms then table.insert(waited, now_ms - id_ms) end
     end
   end
-  -- Time in the stream, on the server's clock (the id is the append time): the last 10,000
-  -- are kept for `botkit status` and the benchmark.
-  local t = redis.call('TIME')
-  local id_ms = tonumber(string.match(id, '^(%d+)'))
-  if id_ms and redis.call('XACK', stream, group, id) == 1 then
-    redis.call('LPUSH', lat, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - id_ms)
-    redis.call('LTRIM', lat, 0, 9999)
+  bulk('HDEL', K.seen, {}, keys)
+  bulk('ZADD', K.done, {}, scored)
+  bulk('XACK', K.stream, {group}, ids)
+  bulk('XDEL', K.stream, {}, ids)
+  bulk('ZREM', K.leases, {}, ids)
+  bulk('HDEL', K.owners, {}, ids)
+  bulk('HDEL', K.attempts, {}, ids)
+  if #waited > 0 then
+    bulk('LPUSH', K.latency, {}, waited)
+    redis.call('LTRIM', K.latency, 0, 9999)
   end
-  redis.call('XDEL', stream, id)
-  redis.call('ZREM', leases, id)
-  redis.call('HDEL', owners, id)
-  redis.call('HDEL', attempts, id)
 end
 """
 
@@ -160,7 +182,12 @@ for _, op in ipairs(ops) do
     if #first == 0 then redis.call('ZREM', op[3], op[4])
     else redis.call('ZADD', op[3], first[2], op[4]) end
   elseif verb == 'intake_done' then
-    intake_done(op[2], op[3], op[4], op[5], op[6], op[7], op[8], op[9], op[10], op[11])
+    -- op: verb, then the intake's keys, the group, the time, the entry ids
+    local K = {stream = op[2], leases = op[3], owners = op[4], attempts = op[5],
+      seen = op[6], done = op[7], latency = op[8]}
+    local ids = {}
+    for i = 11, #op do table.insert(ids, op[i]) end
+    intake_done(K, op[9], op[10], ids)
   else return redis.error_reply('botkit: unknown op ' .. tostring(verb)) end
 end
 if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
@@ -337,7 +364,12 @@ class Unit:
         self.checks: list[list[Any]] = []
         self.token: str | None = None
         self._locked_at = 0.0
-        self._ops: list[list[str]] = []
+        self._ops: list[list[str] | None] = []
+        # Where the last write of each hash field sits in `_ops`: a row rewritten several
+        # times in one unit (an incident as its flag is recorded, joined and paged) is sent
+        # and applied once, its last version (a later HSET or HDEL overwrites any earlier
+        # one, and nothing in the script reads a hash between them).
+        self._field_ops: dict[tuple[str, str], int] = {}
         self._hashes: dict[tuple[str, str], str | None] = {}
         self._zsets: dict[str, dict[str, float | None]] = {}
         self._sets: dict[str, dict[str, bool]] = {}
@@ -348,6 +380,12 @@ class Unit:
         self._read_fields: dict[tuple[str, str], str | None] = {}
         self._read_sets: dict[str, builtins.set[str]] = {}
         self._read_strings: dict[str, str | None] = {}
+        # Numbers drawn ahead by `prefetch`, handed out by `incr`; hashes and fields named
+        # after a number this unit drew (`fresh`), which nobody else can have written.
+        self._drawn: dict[str, list[int]] = {}
+        self._handed: dict[str, builtins.set[int]] = {}
+        self._fresh_keys: builtins.set[str] = builtins.set()
+        self._fresh_fields: builtins.set[tuple[str, str]] = builtins.set()
 
     # -- locking ---------------------------------------------------------------------------
     @property
@@ -374,16 +412,19 @@ class Unit:
         if self._ops:
             if self.token is not None and time.monotonic() - self._locked_at > _RENEW_AFTER:
                 await self.conn.renew(self.token)
+            ops = [op for op in self._ops if op is not None]
             await self.conn.apply(
-                self.token, self._ops, release=self.token is not None, checks=self.checks
+                self.token, ops, release=self.token is not None, checks=self.checks
             )
             self._ops = []
+            self._field_ops = {}
         elif self.token is not None:
             await self.conn.release(self.token)
         self.token = None
 
     async def abandon(self) -> None:
         self._ops = []
+        self._field_ops = {}
         if self.token is not None:
             token, self.token = self.token, None
             await self.conn.release(token)
@@ -421,7 +462,61 @@ class Unit:
 
     async def incr(self, key: str) -> int:
         """A fresh number, at once and never rolled back (ids may have gaps, never repeats)."""
-        return int(await self._do(self.conn.text.incr, key))
+        drawn = self._drawn.get(key)
+        number = drawn.pop(0) if drawn else int(await self._do(self.conn.text.incr, key))
+        self._handed.setdefault(key, builtins.set()).add(number)
+        return number
+
+    def drew(self, key: str, number: int) -> bool:
+        """Whether `incr` handed this number out in this unit (its row is this unit's)."""
+        return number in self._handed.get(key, ())
+
+    # -- reading ahead ---------------------------------------------------------------------
+    async def prefetch(
+        self, fields: Iterable[tuple[str, str]] = (), numbers: Iterable[str] = ()
+    ) -> None:
+        """Hash fields the unit will read next, and numbers it will draw, in one round trip
+        instead of one each: each round trip is a wait in which the worker's core may go to
+        another process, and on a busy machine it comes back late.
+
+        The fields are then read as `hmget` reads them (remembered, and checked at an
+        optimistic commit); a unit that does not remember its reads skips them. A number
+        drawn and never used leaves a gap, which ids may have."""
+        wanted: list[tuple[str, str]] = []
+        if self._remembers:
+            for key, field in dict.fromkeys(fields):
+                if self._unknown(key, field):
+                    wanted.append((key, field))
+        keys = [key for key in numbers if not self._drawn.get(key)]
+        if not wanted and not keys:
+            return
+        pipe = self.conn.text.pipeline(transaction=False)
+        for key, field in wanted:
+            pipe.hget(key, field)
+        for key in keys:
+            pipe.incr(key)
+        replies: list[Any] = await self._do(pipe.execute)
+        for (key, field), value in zip(wanted, replies, strict=False):
+            self._read_fields[(key, field)] = value
+            self._check("hget", key, field, value)
+        for key, number in zip(keys, replies[len(wanted) :], strict=True):
+            self._drawn.setdefault(key, []).append(int(number))
+
+    def fresh(self, key: str, field: str | None = None) -> None:
+        """A hash (or one field of it) named after a number this unit drew: it cannot exist
+        before the unit commits, so reading it costs no round trip and needs no check."""
+        if field is None:
+            self._fresh_keys.add(key)
+        else:
+            self._fresh_fields.add((key, field))
+
+    def _unknown(self, key: str, field: str) -> bool:
+        return (
+            (key, field) not in self._hashes
+            and (key, field) not in self._read_fields
+            and key not in self._fresh_keys
+            and (key, field) not in self._fresh_fields
+        )
 
     # -- hashes ----------------------------------------------------------------------------
     async def hget(self, key: str, field: str) -> str | None:
@@ -437,6 +532,8 @@ class Unit:
                 local = self._read_fields.get((key, field), _ABSENT)
             if local is not _ABSENT:
                 known[field] = local
+            elif key in self._fresh_keys or (key, field) in self._fresh_fields:
+                known[field] = None
         missing = [f for f in dict.fromkeys(wanted) if f not in known]
         if missing:
             if len(missing) == 1:
@@ -451,8 +548,10 @@ class Unit:
         return [known[f] for f in wanted]
 
     async def hgetall(self, key: str) -> dict[str, str]:
-        found: dict[str, str] = await self._do(self.conn.text.hgetall, key)
-        self._check("hgetall", key, [x for pair in sorted(found.items()) for x in pair])
+        found: dict[str, str] = {}
+        if key not in self._fresh_keys:
+            found = await self._do(self.conn.text.hgetall, key)
+            self._check("hgetall", key, [x for pair in sorted(found.items()) for x in pair])
         for (k, field), value in self._hashes.items():
             if k == key:
                 if value is None:
@@ -463,11 +562,18 @@ class Unit:
 
     def hset(self, key: str, field: str, value: str) -> None:
         self._hashes[(key, field)] = value
-        self._op("hset", key, field, value)
+        self._field_op("hset", key, field, value)
 
     def hdel(self, key: str, field: str) -> None:
         self._hashes[(key, field)] = None
-        self._op("hdel", key, field)
+        self._field_op("hdel", key, field)
+
+    def _field_op(self, verb: str, key: str, field: str, *value: str) -> None:
+        earlier = self._field_ops.get((key, field))
+        if earlier is not None:
+            self._ops[earlier] = None
+        self._field_ops[(key, field)] = len(self._ops)
+        self._op(verb, key, field, *value)
 
     def hincrby(self, key: str, field: str, amount: int) -> None:
         """A blind increment at commit: counters that nothing in the unit reads back, so

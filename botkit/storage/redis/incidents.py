@@ -211,6 +211,8 @@ def _index_state(u: Unit, row: Row) -> None:
 
 # -- flagged messages --------------------------------------------------------------------------
 async def _record_flagged(u: Unit, r: FlaggedRecord) -> tuple[int, bool]:
+    # Seen before? and its number if not, in one round trip (a redelivery wastes a number).
+    await u.prefetch([(_by_key(u), r.message_key)], [u.key("seq", FLAGGED)])
     found = await u.hget(_by_key(u), r.message_key)
     if found is not None:
         return int(found), False
@@ -268,9 +270,11 @@ async def _forget_flagged(u: Unit, row: Row) -> int:
 
 # -- incidents ---------------------------------------------------------------------------------
 async def _find_open(u: Unit, content_key: str, since: datetime) -> Incident | None:
-    ids = await u.smembers(_content(u, content_key))
+    ids = _by_id(await u.smembers(_content(u, content_key)))
+    # The rows and their group counts together (usually one incident, or none).
+    await u.prefetch([(u.key(INCIDENTS), i) for i in ids] + [(_group_counts(u), i) for i in ids])
     # Newest first, as SQLite's ORDER BY id DESC LIMIT 1.
-    for row in reversed(await u.rows(INCIDENTS, _by_id(ids))):
+    for row in reversed(await u.rows(INCIDENTS, ids)):
         if row["state"] != _RESOLVED and dt(row["last_seen"]) >= since:
             [incident] = await _incidents(u, [row])
             return incident
@@ -278,7 +282,16 @@ async def _find_open(u: Unit, content_key: str, since: datetime) -> Incident | N
 
 
 async def _open(u: Unit, n: NewIncident) -> Incident:
-    incident_id = await u.incr(u.key("seq", INCIDENTS))
+    # The escalation engine audits a new incident, pages its officer and sets the timer of
+    # the next step in the same unit: their numbers are drawn with the incident's, in one
+    # round trip instead of four (one not used leaves a gap, which ids may have).
+    seqs = [u.key("seq", table) for table in (INCIDENTS, "audit", "alerts", "timers")]
+    await u.prefetch(numbers=seqs)
+    incident_id = await u.incr(seqs[0])
+    # Named after the new number: nothing is there yet, and reading it costs nothing.
+    u.fresh(_occurrences_of(u, incident_id))
+    u.fresh(_groups_of(u, incident_id))
+    u.fresh(_group_counts(u), str(incident_id))
     row: Row = {
         "id": incident_id,
         "content_key": n.content_key,
@@ -346,8 +359,17 @@ async def _add_occurrence(
     message_id: str,
     seen_at: datetime,
 ) -> tuple[Incident, bool]:
-    row = await _required(u, incident_id)
     key = _occurrences_of(u, incident_id)
+    group = _group(platform, chat_id)
+    await u.prefetch(
+        [
+            (u.key(INCIDENTS), str(incident_id)),
+            (key, str(flagged_id)),
+            (_groups_of(u, incident_id), group),
+            (_group_counts(u), str(incident_id)),
+        ]
+    )
+    row = await _required(u, incident_id)
     # One occurrence per (incident, flagged message): SQLite's primary key.
     if await u.hget(key, str(flagged_id)) is not None:
         return await get_incident(u, incident_id), False
@@ -360,7 +382,7 @@ async def _add_occurrence(
         "corrected": False,
     }
     u.hset(key, str(flagged_id), json.dumps(occurrence, ensure_ascii=False))
-    await _count_group(u, incident_id, _group(platform, chat_id), flagged_id)
+    await _count_group(u, incident_id, group, flagged_id)
     row["occurrences"] = int(row["occurrences"]) + 1
     if seen_at > dt(row["last_seen"]):
         row["last_seen"] = ts(seen_at)

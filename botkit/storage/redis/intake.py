@@ -118,11 +118,19 @@ if #out < limit then
   local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], owner, 'COUNT', limit - #out,
     'STREAMS', K.stream, '>')
   if r then
+    -- One ZADD and one HSET for the batch (in chunks that stay inside Lua's stack).
+    local leased, owned = {}, {}
     for _, e in ipairs(r[1][2]) do
       local f = fields(e[2])
-      redis.call('ZADD', K.leases, untils, e[1])
-      redis.call('HSET', K.owners, e[1], owner)
+      table.insert(leased, untils)
+      table.insert(leased, e[1])
+      table.insert(owned, e[1])
+      table.insert(owned, owner)
       table.insert(out, {e[1], f.payload, 1, 0})
+    end
+    for first = 1, #leased, 400 do
+      redis.call('ZADD', K.leases, unpack(leased, first, math.min(first + 399, #leased)))
+      redis.call('HSET', K.owners, unpack(owned, first, math.min(first + 399, #owned)))
     end
   end
 end
@@ -158,11 +166,10 @@ _DONE = (
     INTAKE_DONE_LUA
     + _FIELDS
     + """
-for i = 3, #ARGV do
-  intake_done(K.stream, ARGV[1], ARGV[i], K.leases, K.owners, K.attempts, K.seen, K.done,
-    ARGV[2], K.latency)
-end
-return #ARGV - 2
+local ids = {}
+for i = 3, #ARGV do table.insert(ids, ARGV[i]) end
+intake_done(K, ARGV[1], ARGV[2], ids)
+return #ids
 """
 )
 
@@ -297,11 +304,10 @@ class RedisIntake:
             # Part of the transaction's commit, which applies its effects and the
             # acknowledgement in one script; no need to wait for the write lock for it.
             stream, leases, owners, attempts, _, seen, done, latency = self._keys
-            for entry_id in ids:
-                self._r.unit.after(
-                    "intake_done", stream, GROUP, decode_id(entry_id), leases, owners,
-                    attempts, seen, done, repr(score(at)), latency,
-                )  # fmt: skip
+            self._r.unit.after(
+                "intake_done", stream, leases, owners, attempts, seen, done, latency,
+                GROUP, repr(score(at)), *[decode_id(i) for i in ids],
+            )  # fmt: skip
             return
         await self._run(self._done, repr(score(at)), *[decode_id(i) for i in ids])
 

@@ -311,9 +311,13 @@ async def _insert_page(
     u: Unit, p: NewPage, at: datetime, status: str, error: str | None
 ) -> int | None:
     row = {"incident_id": p.incident_id, "officer_id": p.officer_id, "kind": p.kind, "step": p.step}
-    if await u.hget(u.key(ALERTS, "page"), _page_key(row)) is not None:
+    page, seq = (u.key(ALERTS, "page"), _page_key(row)), u.key("seq", ALERTS)
+    if u.drew(u.key("seq", "incidents"), p.incident_id):
+        u.fresh(*page)  # an incident opened in this unit has no page but this unit's
+    await u.prefetch([page], [seq])  # one round trip for the check and the number
+    if await u.hget(*page) is not None:
         return None
-    alert_id = await u.incr(u.key("seq", ALERTS))
+    alert_id = await u.incr(seq)
     row |= {
         "id": alert_id,
         "platform": p.platform,
@@ -351,9 +355,11 @@ async def _enqueue_unreachable(u: Unit, p: NewPage, at: datetime, error: str) ->
 
 
 async def _enqueue_message(u: Unit, m: NewMessage, at: datetime) -> bool:
+    seq = u.key("seq", OUTBOX)
+    await u.prefetch([(u.key(OUTBOX, "dedupe"), m.dedupe_key)], [seq])
     if await u.hget(u.key(OUTBOX, "dedupe"), m.dedupe_key) is not None:
         return False
-    message_id = await u.incr(u.key("seq", OUTBOX))
+    message_id = await u.incr(seq)
     row = {
         "id": message_id,
         "dedupe_key": m.dedupe_key,
