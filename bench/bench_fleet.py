@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -49,6 +50,7 @@ from tests.faults.chaos import (  # noqa: E402
     REPORTS,
     RESIDENT,
     TOKEN,
+    Bot,
     parse_page,
 )
 from tests.faults.redis_chaos import PREFIX, FleetChaos  # noqa: E402
@@ -104,6 +106,7 @@ def cpu_seconds(pid: int) -> float:
 
 CORES: dict[str, list[float]] = {}  # cores each process used, per run (workers..., redis)
 BUSY: dict[str, tuple[float, float]] = {}  # per run: cores busy on the machine, of them this bench
+REDIS_US: dict[str, float] = {}  # per run: Redis's CPU microseconds per message
 
 
 def machine_busy() -> tuple[float, float]:
@@ -121,6 +124,24 @@ def deployed_escalation(config: Path) -> None:
     text = config.read_text(encoding="utf-8")
     assert "wait_minutes = 0.05" in text
     config.write_text(text.replace("wait_minutes = 0.05", "wait_minutes = 15"), encoding="utf-8")
+
+
+STUCK: list[str] = []  # workers that did not stop after SIGTERM (with where they were)
+
+
+async def stop_workers(procs: list[Bot], workdir: Path) -> None:
+    """SIGTERM each; one still running a minute later is asked where it is (SIGUSR1: its
+    threads' stacks go to its log), reported, and killed, so the run's figures still count."""
+    for proc in procs:
+        try:
+            await proc.terminate(timeout=60)
+        except TimeoutError:
+            assert proc.proc is not None
+            proc.proc.send_signal(signal.SIGUSR1)
+            await asyncio.sleep(2)
+            tail = (workdir / f"bot-{proc.n}.log").read_text(errors="replace")[-4000:]
+            STUCK.append(f"worker {proc.n} did not stop within 60 s of SIGTERM:\n{tail}")
+            await proc.kill()
 
 
 async def throughput(workdir: Path, workers: int, count: int, flagged: float) -> float:
@@ -156,11 +177,12 @@ async def throughput(workdir: Path, workers: int, count: int, flagged: float) ->
                 round((busy[0] - busy_before[0]) / wall, 2),
                 round((busy[1] - busy_before[1]) / wall, 2),
             )
+            # Its appending included: the intake's share of Redis's work.
+            REDIS_US[f"{flagged}-{workers}"] = (cpu_seconds(pids[-1]) - before[-1]) / count * 1e6
             CORES[f"{flagged}-{workers}"] = [
                 round((cpu_seconds(pid) - b) / wall, 2) for pid, b in zip(pids, before, strict=True)
             ]
-            for proc in procs:
-                await proc.terminate()
+            await stop_workers(procs, workdir)
             db.close()
             low, high = sorted(marks)
             return (high - low) / (marks[high] - marks[low])
@@ -204,8 +226,7 @@ async def latency(workdir: Path, seconds: float, rate: float, every: int) -> dic
             update_to_alert = [
                 (sent - arrived) * 1000 for arrived, sent in zip(pushed, firsts, strict=False)
             ]
-            for proc in [intake, *workers]:
-                await proc.terminate()
+            await stop_workers([intake, *workers], workdir)
             return {"update_to_alert_ms": update_to_alert, "stream_ms": stream_ms}
     finally:
         server.stop()
@@ -235,10 +256,20 @@ async def main(args: argparse.Namespace) -> None:
             f"  cores used in the last runs (workers..., redis): 1 worker"
             f" {CORES[f'{flagged}-1']}, 2 workers {CORES[f'{flagged}-2']}"
         )
+        # Redis runs commands on one core whatever the number of workers: its CPU per
+        # message is the ceiling of a whole fleet (workers on any number of machines).
+        redis_us = [REDIS_US[f"{flagged}-{w}"] for w in (1, 2)]
+        print(
+            f"  Redis CPU per message in the last runs: {redis_us[0]:.0f} us (1 worker),"
+            f" {redis_us[1]:.0f} us (2 workers): one Redis core serves a fleet at most"
+            f" ~{1e6 / max(redis_us):.0f} messages/s of this mix"
+        )
         print(
             f"  machine: {os.cpu_count()} cores; busy (of them this bench's emulator and"
             f" bookkeeping): 1 worker {BUSY[f'{flagged}-1']}, 2 workers {BUSY[f'{flagged}-2']}"
         )
+    for report in STUCK:
+        print(report)
     with tempfile.TemporaryDirectory() as tmp:
         found = await latency(Path(tmp), args.seconds, args.rate, args.incident_every)
     stream = found["stream_ms"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import faulthandler
 import json
 import logging
+import signal
 import sys
 from collections.abc import Coroutine
 from enum import StrEnum
@@ -71,6 +73,9 @@ def _job(coro: Coroutine[Any, Any, T]) -> T:
     from botkit.storage.base import StoreError
     from classifiers.errors import ModelLoadError
 
+    if hasattr(signal, "SIGUSR1"):
+        # `kill -USR1 <pid>` prints where every thread of a stuck process is, to its log.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         return asyncio.run(coro)
     except ModelLoadError as exc:

@@ -102,6 +102,9 @@ class Pipeline:
         self.flagged: Counter[str] = Counter()  # by category, for /metrics
         self.messages = 0
         self.runs = 0
+        # Events committed with effects (a flag, a command, an answer): only these can give
+        # the sender something new to send.
+        self.effects = 0
 
     async def analyse(self, messages: Sequence[Message]) -> list[Analysis]:
         # CPU-bound: one batched call in a worker thread keeps the event loop free.
@@ -339,6 +342,7 @@ class Pipeline:
             # One bad event must not take the batch down; it stays in the intake.
             log.exception("failed to handle %s", _describe(item.event))
             return Failure(item, f"{type(exc).__name__}: {exc}")
+        self.effects += 1
         return None
 
     async def finish(self, no_effect: list[tuple[Inbound, int]]) -> list[Failure]:

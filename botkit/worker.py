@@ -42,7 +42,7 @@ class Worker:
         inbox: DurableInbox,
         clock: Clock,
         owner: str,
-        on_batch: Callable[[], None] = lambda: None,
+        on_batch: Callable[[], None] = lambda: None,  # after a batch that committed effects
         poll_seconds: float = IDLE_SECONDS,
     ) -> None:
         self.config = config
@@ -102,7 +102,9 @@ class Worker:
                 continue
             items.append(Inbound(event, entry.id))
         # The pipeline is looked up per batch: a reload replaces it.
-        failures = await self.pipeline().process(items)
+        pipeline = self.pipeline()
+        effects = pipeline.effects
+        failures = await pipeline.process(items)
         await self._failed(failures, {e.id: e for e in claimed})
         stuck = next((f for f in failures if f.storage), None)
         if stuck is not None:
@@ -112,7 +114,11 @@ class Worker:
             raise StoreUnavailable(stuck.error)
         self.handled += len(claimed)
         self.inbox.room.set()
-        self.on_batch()
+        if pipeline.effects != effects:
+            # Something to send may have been queued. A batch of chatter queues nothing:
+            # waking the sender for it would cost a look at the outbox per batch, for
+            # nothing (every worker of a fleet looks at the same shared outbox).
+            self.on_batch()
         return len(claimed)
 
     async def _unreadable(self, entry: ClaimedEvent, exc: Exception) -> None:

@@ -283,3 +283,15 @@ async def test_a_store_that_cannot_commit_makes_the_worker_wait_not_spin(
     assert await app.store.intake.backlog() == 1  # still there for later
     monkeypatch.undo()
     assert await worker.run_once() == 1 and await app.store.intake.backlog() == 0
+
+
+async def test_the_sender_is_woken_only_by_a_batch_that_queued_something(app: App) -> None:
+    """Chatter queues nothing: no look at the outbox for it (a fleet's workers share one)."""
+    woken: list[int] = []
+    inbox = app.inbox()
+    worker = worker_of(app, inbox)
+    worker.on_batch = lambda: woken.append(worker.handled)
+    await inbox.submit_many([Message("console", "console", "c1", "Chào cả nhà, mai họp thôn", T0)])
+    assert await worker.run_once() == 1 and woken == []
+    await inbox.submit_many([hoax("h1")])
+    assert await worker.run_once() == 1 and woken == [2]

@@ -7,12 +7,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import redis
 
 from botkit.storage.base import StoreUnavailable
-from botkit.storage.records import Destination, PageWork, Sent
+from botkit.storage.records import Destination, EditWork, PageWork, Sent
 from botkit.storage.redis import RedisStore, connection
 from tests.core.test_storage_contract import (
     LEASE,
@@ -121,5 +122,56 @@ async def test_a_large_batch_leases_and_acknowledges_every_entry(fleet: list[Red
         assert db.zcard(key("intake", "leases")) == db.hlen(key("intake", "owners")) == 0
         assert db.zcard(key("intake", "done")) == 1000 and db.hlen(key("intake", "seen")) == 0
         assert db.llen(key("intake", "latency")) == 1000  # time in the stream of each
+    finally:
+        db.close()
+
+
+async def test_the_look_at_changed_incidents_reads_their_version_not_their_rows(
+    fleet: list[RedisStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An incident's row carries its escalation chain (kilobytes); the sender looks at every
+    changed incident often, so it reads a [version, state] kept beside it. An incident
+    written before that index existed is still seen behind, from its row."""
+    store = fleet[0]
+    incident_id = await opened(store)
+    await store.outbox.enqueue_page(page(incident_id), T0)
+    dest = Destination("test", "u-thanh")
+    work = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
+    assert work is not None
+    await store.outbox.settle(work, Sent("m1", 1, "opened"), T0)
+    flagged, _ = await store.incidents.record_flagged(record("k2"))
+    await store.incidents.add_occurrence(incident_id, flagged, "test", "g2", "2", T0)
+    rows_read: list[object] = []
+    conn, real = store.connection, store.connection.call
+
+    async def call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if args and args[0] == conn.key("incidents"):
+            rows_read.append(args[1:])
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(conn, "call", call)
+    assert await store.outbox.due_destinations(T0, 10, NO_INTERVAL) == [dest]
+    assert rows_read == []
+    db = redis.Redis.from_url(shared_url())
+    db.delete(conn.key("incidents", "shown"))  # as a version without the index left it
+    db.close()
+    assert await store.outbox.due_destinations(T0, 10, NO_INTERVAL) == [dest]
+    assert len(rows_read) == 1
+    edit = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
+    assert isinstance(edit, EditWork)
+
+
+async def test_a_purged_incident_leaves_nothing_in_the_index_of_what_alerts_show(
+    fleet: list[RedisStore],
+) -> None:
+    store = fleet[0]
+    incident_id = await opened(store, T0 - timedelta(days=100), "old")
+    db = redis.Redis.from_url(shared_url())
+    shown = store.connection.key("incidents", "shown")
+    try:
+        assert db.hexists(shown, str(incident_id))
+        days = [T0 - timedelta(days=d) for d in (90, 30, 2)]
+        assert (await store.purge(*days))["incidents"] == 1
+        assert not db.hexists(shown, str(incident_id))
     finally:
         db.close()

@@ -511,3 +511,16 @@ def test_a_model_with_other_labels_runs_the_bot_with_categories_from_the_config(
     )
     assert result.returncode == 0, result.stderr
     assert "⚑ opened #1 rumour" in result.stdout
+
+
+def test_a_job_prints_its_threads_stacks_on_sigusr1() -> None:
+    """`kill -USR1` on a stuck process writes where each thread is to its log."""
+    import asyncio
+    import faulthandler
+    import signal
+
+    from botkit.cli import _job
+
+    faulthandler.unregister(signal.SIGUSR1)
+    assert _job(asyncio.sleep(0, result=7)) == 7
+    assert faulthandler.unregister(signal.SIGUSR1)  # the job had registered it

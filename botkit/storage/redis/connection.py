@@ -479,14 +479,10 @@ class Unit:
         instead of one each: each round trip is a wait in which the worker's core may go to
         another process, and on a busy machine it comes back late.
 
-        The fields are then read as `hmget` reads them (remembered, and checked at an
-        optimistic commit); a unit that does not remember its reads skips them. A number
-        drawn and never used leaves a gap, which ids may have."""
-        wanted: list[tuple[str, str]] = []
-        if self._remembers:
-            for key, field in dict.fromkeys(fields):
-                if self._unknown(key, field):
-                    wanted.append((key, field))
+        The fields are then read as `hmget` reads them (and checked at an optimistic
+        commit); a unit that keeps no reads (one read outside a transaction) keeps these for
+        its one operation. A number drawn and never used leaves a gap, which ids may have."""
+        wanted = [(k, f) for k, f in dict.fromkeys(fields) if self._unknown(k, f)]
         keys = [key for key in numbers if not self._drawn.get(key)]
         if not wanted and not keys:
             return

@@ -11,6 +11,8 @@ through keys kept beside the rows, so nothing a message does scans a table:
 - `incidents:content:K` set, ids of the incidents of content key K not resolved
 - `incidents:last_seen` sorted set, incident ids by time last seen (retention)
 - `incidents:groups` hash, incident id -> distinct (platform, chat) among its occurrences
+- `incidents:shown` hash, incident id -> JSON [version, state]: what its alerts show of it,
+  for the sender's look at changed incidents (which then reads no row and no chain)
 - `occurrences:N` hash, flagged id -> one occurrence of incident N
 - `occurrences:N:groups` hash, JSON [platform, chat] -> flagged ids of N seen in that chat
 - `officer_actions:incident:N` set, ids of the actions taken on incident N
@@ -76,6 +78,11 @@ def _group_counts(u: Unit) -> str:
 
 def _changed(u: Unit) -> str:
     return u.key(INCIDENTS, "changed")
+
+
+def shown_key(u: Unit) -> str:
+    """Read by `outbox` to tell which alerts are behind their incident."""
+    return u.key(INCIDENTS, "shown")
 
 
 def _occurrences_of(u: Unit, incident_id: int) -> str:
@@ -197,6 +204,12 @@ def _bump(u: Unit, row: Row) -> None:
     """A new version: delivered alerts are edited to show it (the outbox watches the set)."""
     row["version"] = int(row["version"]) + 1
     u.sadd(_changed(u), str(row["id"]))
+    _show(u, row)
+
+
+def _show(u: Unit, row: Row) -> None:
+    # Every change of version or state comes through here or `_open`.
+    u.hset(shown_key(u), str(row["id"]), json.dumps([int(row["version"]), row["state"]]))
 
 
 def _index_state(u: Unit, row: Row) -> None:
@@ -316,6 +329,7 @@ async def _open(u: Unit, n: NewIncident) -> Incident:
         "reminders": 0,
     }
     u.put(INCIDENTS, incident_id, row)
+    _show(u, row)
     _index_state(u, row)
     u.zadd(_last_seen(u), str(incident_id), score(n.opened_at))
     return _incident(row, 0)
@@ -607,6 +621,7 @@ async def _purge_claims(u: Unit, incident_id: int) -> int:
 
 def _forget_incident(u: Unit, row: Row) -> None:
     u.drop(INCIDENTS, row["id"])
+    u.hdel(shown_key(u), str(row["id"]))
     u.srem(_unresolved(u), str(row["id"]))
     u.srem(_content(u, row["content_key"]), str(row["id"]))
     u.zrem(_last_seen(u), str(row["id"]))

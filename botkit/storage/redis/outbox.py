@@ -29,10 +29,12 @@ calls cost what is due, never what was ever sent:
   `send_log:officers`: the officers' rate windows.
 
 Edits: the incidents module adds an incident to `incidents:changed` whenever its version
-moves. Only editable alerts of changed incidents are looked at; an alert is due for an edit
-under SQLite's conditions. An incident leaves the set once none of its editable alerts is
-behind its version: a claim sweeps the set, settling an edit rechecks its incident, and a
-page delivered behind its incident's version puts the incident back.
+moves. Only editable alerts of changed incidents are looked at, against each incident's
+version and state from `incidents:shown` (its row, with the escalation chain, is not read);
+an alert is due for an edit under SQLite's conditions. An incident leaves the set once none
+of its editable alerts is behind its version: a claim sweeps the set, settling an edit
+rechecks its incident, and a page delivered behind its incident's version puts the incident
+back.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from botkit.storage.records import (
     Work,
 )
 from botkit.storage.redis.connection import Runner, Unit, dt, score, ts
+from botkit.storage.redis.incidents import shown_key
 
 WINDOW = timedelta(minutes=1)
 ALERTS = "alerts"
@@ -256,18 +259,40 @@ def _edit_retry_at(row: Row) -> datetime:
     return max(at, dt(row["edit_lease_until"])) if row["edit_lease_until"] else at
 
 
+async def _shown(u: Unit, incident_ids: list[str]) -> list[Row | None]:
+    """Each incident's version and state (None: no such incident), from the compact index;
+    an incident written before the index existed is read whole."""
+    shown = await u.hmget(shown_key(u), incident_ids)
+    older = [i for i, s in zip(incident_ids, shown, strict=True) if s is None]
+    rows = dict(zip(older, await u.hmget(u.key("incidents"), older), strict=True)) if older else {}
+    found: list[Row | None] = []
+    for incident_id, raw in zip(incident_ids, shown, strict=True):
+        if raw is not None:
+            version, state = json.loads(raw)
+            found.append({"id": int(incident_id), "version": version, "state": state})
+        else:
+            row = rows[incident_id]
+            found.append(json.loads(row) if row is not None else None)
+    return found
+
+
 async def _behind(u: Unit, incident_ids: list[str]) -> tuple[list[tuple[Row, Row]], list[str]]:
     """(alert, incident) for every editable alert showing less than its incident's version,
-    and the incidents that have none: no edit is due for them until their next version."""
+    and the incidents that have none: no edit is due for them until their next version.
+    The incident is its version and state: all an alert shows of it."""
     if not incident_ids:
         return [], []
-    incidents = await u.hmget(u.key("incidents"), incident_ids)
-    editable = await u.hmget(_editable_key(u), incident_ids)
+    shown = shown_key(u)
+    await u.prefetch(
+        [(_editable_key(u), i) for i in incident_ids] + [(shown, i) for i in incident_ids]
+    )
+    editable = dict(zip(incident_ids, await u.hmget(_editable_key(u), incident_ids), strict=True))
+    waiting = [i for i in incident_ids if editable[i] is not None]
     known: dict[int, Row] = {}
     alert_ids: list[int] = []
-    for raw_incident, raw_ids in zip(incidents, editable, strict=True):
-        if raw_incident is not None and raw_ids is not None:
-            incident = json.loads(raw_incident)
+    for incident_id, incident in zip(waiting, await _shown(u, waiting), strict=True):
+        raw_ids = editable[incident_id]
+        if incident is not None and raw_ids is not None:
             known[int(incident["id"])] = incident
             alert_ids += json.loads(raw_ids)
     found = []
