@@ -19,6 +19,7 @@ from tests.core.test_storage_contract import (
     LEASE,
     NO_INTERVAL,
     T0,
+    delivered_then_changed,
     items,
     new_incident,
     opened,
@@ -133,14 +134,7 @@ async def test_the_look_at_changed_incidents_reads_their_version_not_their_rows(
     changed incident often, so it reads a [version, state] kept beside it. An incident
     written before that index existed is still seen behind, from its row."""
     store = fleet[0]
-    incident_id = await opened(store)
-    await store.outbox.enqueue_page(page(incident_id), T0)
-    dest = Destination("test", "u-thanh")
-    work = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
-    assert work is not None
-    await store.outbox.settle(work, Sent("m1", 1, "opened"), T0)
-    flagged, _ = await store.incidents.record_flagged(record("k2"))
-    await store.incidents.add_occurrence(incident_id, flagged, "test", "g2", "2", T0)
+    dest = await delivered_then_changed(store)
     rows_read: list[object] = []
     conn, real = store.connection, store.connection.call
 

@@ -388,7 +388,8 @@ async def test_a_delivered_alert_is_due_for_an_edit_when_its_incident_changes(
     assert isinstance(await store.outbox.claim(dest, "w", T0 + interval, LEASE, interval), EditWork)
 
 
-async def test_an_edit_given_up_leaves_nothing_due(store: Store) -> None:
+async def delivered_then_changed(store: Store) -> Destination:
+    """An incident whose page was delivered, then seen again: its alert is behind."""
     incident_id = await opened(store)
     await store.outbox.enqueue_page(page(incident_id), T0)
     dest = Destination("test", "u-thanh")
@@ -397,6 +398,11 @@ async def test_an_edit_given_up_leaves_nothing_due(store: Store) -> None:
     await store.outbox.settle(work, Sent("m1", 1, "opened"), T0)
     flagged, _ = await store.incidents.record_flagged(record("k2"))
     await store.incidents.add_occurrence(incident_id, flagged, "test", "g2", "2", T0)
+    return dest
+
+
+async def test_an_edit_given_up_leaves_nothing_due(store: Store) -> None:
+    dest = await delivered_then_changed(store)
     edit = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
     assert isinstance(edit, EditWork)
     later = T0 + timedelta(minutes=1)
