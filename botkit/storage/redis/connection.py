@@ -61,7 +61,9 @@ _RENEW_AFTER = 1.0
 # `intake`. A batch's entries share each command (variadic, in chunks that stay inside Lua's
 # stack): Redis's cost per entry is then a stream read and a share of ten commands, not
 # eleven commands of its own, each also written to the append-only file.
-INTAKE_DONE_LUA = """
+# `command key head... list...` in chunks that stay inside Lua's stack (an even size: the
+# pairs of ZADD and HSET stay together). Shared with `intake`.
+BULK_LUA = """
 local function bulk(command, key, head, list)
   for first = 1, #list, 400 do
     local args = {command, key}
@@ -70,6 +72,11 @@ local function bulk(command, key, head, list)
     redis.call(unpack(args))
   end
 end
+"""
+
+INTAKE_DONE_LUA = (
+    BULK_LUA
+    + """
 local function intake_done(K, group, at, ids)
   if #ids == 0 then return end
   local t = redis.call('TIME')
@@ -106,6 +113,7 @@ local function intake_done(K, group, at, ids)
   end
 end
 """
+)
 
 # What an optimistic unit read, checked again at its commit: each check is the command's
 # name, its key and arguments, and the reply the unit saw (false: absent).

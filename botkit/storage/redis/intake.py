@@ -24,6 +24,7 @@ import redis.exceptions as rexc
 
 from botkit.storage.records import ClaimedEvent, DeadLetter, IntakeItem
 from botkit.storage.redis.connection import (
+    BULK_LUA,
     INTAKE_DONE_LUA,
     Connection,
     Runner,
@@ -86,7 +87,8 @@ return added
 
 # ARGV: group, owner, limit, now (score), until (score), max deliveries
 _CLAIM = (
-    _FIELDS
+    BULK_LUA
+    + _FIELDS
     + """
 local owner, limit, untils, maxd = ARGV[2], tonumber(ARGV[3]), ARGV[5], tonumber(ARGV[6])
 local out = {}
@@ -118,7 +120,7 @@ if #out < limit then
   local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], owner, 'COUNT', limit - #out,
     'STREAMS', K.stream, '>')
   if r then
-    -- One ZADD and one HSET for the batch (in chunks that stay inside Lua's stack).
+    -- One ZADD and one HSET for the batch.
     local leased, owned = {}, {}
     for _, e in ipairs(r[1][2]) do
       local f = fields(e[2])
@@ -128,10 +130,8 @@ if #out < limit then
       table.insert(owned, owner)
       table.insert(out, {e[1], f.payload, 1, 0})
     end
-    for first = 1, #leased, 400 do
-      redis.call('ZADD', K.leases, unpack(leased, first, math.min(first + 399, #leased)))
-      redis.call('HSET', K.owners, unpack(owned, first, math.min(first + 399, #owned)))
-    end
+    bulk('ZADD', K.leases, {}, leased)
+    bulk('HSET', K.owners, {}, owned)
   end
 end
 return out

@@ -64,7 +64,7 @@ from botkit.storage.records import (
     Work,
 )
 from botkit.storage.redis.connection import Runner, Unit, dt, score, ts
-from botkit.storage.redis.incidents import shown_key
+from botkit.storage.redis.incidents import INCIDENTS, shown_key
 
 WINDOW = timedelta(minutes=1)
 ALERTS = "alerts"
@@ -291,10 +291,9 @@ async def _behind(u: Unit, incident_ids: list[str]) -> tuple[list[tuple[Row, Row
     known: dict[int, Row] = {}
     alert_ids: list[int] = []
     for incident_id, incident in zip(waiting, await _shown(u, waiting), strict=True):
-        raw_ids = editable[incident_id]
-        if incident is not None and raw_ids is not None:
+        if incident is not None:
             known[int(incident["id"])] = incident
-            alert_ids += json.loads(raw_ids)
+            alert_ids += json.loads(editable[incident_id] or "[]")
     found = []
     for alert in await u.rows(ALERTS, alert_ids):
         incident = known.get(int(alert["incident_id"]))
@@ -337,7 +336,7 @@ async def _insert_page(
 ) -> int | None:
     row = {"incident_id": p.incident_id, "officer_id": p.officer_id, "kind": p.kind, "step": p.step}
     page, seq = (u.key(ALERTS, "page"), _page_key(row)), u.key("seq", ALERTS)
-    if u.drew(u.key("seq", "incidents"), p.incident_id):
+    if u.drew(u.key("seq", INCIDENTS), p.incident_id):
         u.fresh(*page)  # an incident opened in this unit has no page but this unit's
     await u.prefetch([page], [seq])  # one round trip for the check and the number
     if await u.hget(*page) is not None:
