@@ -117,6 +117,16 @@ READS: dict[str, tuple[Setup, Callable[[Unit, str], Awaitable[object]], Setup]] 
         lambda u, k: u.prefetch([(k, "f"), (k, "absent")]),
         lambda c, k: c.text.hset(k, "absent", "now here"),
     ),
+    "prefetch a set": (
+        lambda c, k: c.text.sadd(k, "1", "2"),
+        lambda u, k: u.prefetch(sets=[k]),
+        lambda c, k: c.text.sadd(k, "3"),
+    ),
+    "prefetch a range": (
+        lambda c, k: c.text.zadd(k, {"m": 1.5, "n": 3.25}),
+        lambda u, k: u.prefetch(ranges=[(k, float("-inf"), 2.0)]),
+        lambda c, k: c.text.zrem(k, "m"),
+    ),
 }
 
 
@@ -220,9 +230,11 @@ class RoundTrips:
         self.count = 0
         real = conn.call
 
-        async def counted(fn: Callable[..., Awaitable[object]], *args: object) -> object:
+        async def counted(
+            fn: Callable[..., Awaitable[object]], *args: object, **kwargs: object
+        ) -> object:
             self.count += 1
-            return await real(fn, *args)
+            return await real(fn, *args, **kwargs)
 
         monkeypatch.setattr(conn, "call", counted)
 
@@ -246,6 +258,26 @@ async def test_reads_fetched_ahead_cost_one_round_trip_and_numbers_are_never_reu
     spare = Unit(conns[0], optimistic=True)
     await spare.prefetch(numbers=[seq])
     assert await conns[1].text.incr(seq) == 45
+
+
+async def test_sets_and_ranges_fetched_ahead_are_read_without_another_round_trip(
+    conns: list[Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sender's look after each batch: the chats due and the changed incidents at once."""
+    members, ranked = conns[0].key("changed"), conns[0].key("due")
+    await conns[0].text.sadd(members, "4", "9")
+    await conns[0].text.zadd(ranked, {"a": 1.0, "b": 2.5, "c": 7.0})
+    trips = RoundTrips(conns[0], monkeypatch)
+    unit = Unit(conns[0], optimistic=True)
+    await unit.prefetch(sets=[members], ranges=[(ranked, float("-inf"), 3.0)])
+    assert trips.count == 1
+    assert await unit.smembers(members) == {"4", "9"}
+    assert await unit.zrange(ranked, high=3.0) == [("a", 1.0), ("b", 2.5)]
+    unit.zadd(ranked, "d", 0.5)  # its own writes are seen on top
+    assert await unit.zrange(ranked, high=3.0) == [("d", 0.5), ("a", 1.0), ("b", 2.5)]
+    assert trips.count == 1
+    assert await unit.zrange(ranked, high=9.0) == [("d", 0.5), ("a", 1.0), ("b", 2.5), ("c", 7.0)]
+    assert trips.count == 2  # another range: read on its own
 
 
 async def test_a_hash_named_after_a_fresh_number_is_read_without_a_round_trip(

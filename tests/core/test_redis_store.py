@@ -15,6 +15,8 @@ import redis
 from botkit.storage.base import StoreUnavailable
 from botkit.storage.records import Destination, EditWork, PageWork, Sent
 from botkit.storage.redis import RedisStore, connection
+from botkit.storage.redis.intake import ANCHOR
+from tests.core.test_redis_optimistic import RoundTrips
 from tests.core.test_storage_contract import (
     LEASE,
     NO_INTERVAL,
@@ -24,6 +26,7 @@ from tests.core.test_storage_contract import (
     new_incident,
     opened,
     page,
+    page_on_its_way,
     record,
 )
 from tests.redis_server import fresh_prefix, shared_url
@@ -118,11 +121,56 @@ async def test_a_large_batch_leases_and_acknowledges_every_entry(fleet: list[Red
     claimed = await store.intake.claim("host:0:w", 1000, T0, LEASE, 20)
     db = redis.Redis.from_url(shared_url())
     try:
-        assert db.zcard(key("intake", "leases")) == db.hlen(key("intake", "owners")) == 1000
+        assert db.hlen(key("intake", "keys")) == 1000  # id -> key, for the acknowledgement
+        leased = {m.decode() for m in db.zrange(key("intake", "leases"), 0, -1)} - {ANCHOR}
+        assert len(leased) == db.hlen(key("intake", "owners")) == 1000
         await store.intake.done([c.id for c in claimed], T0)
-        assert db.zcard(key("intake", "leases")) == db.hlen(key("intake", "owners")) == 0
+        assert db.zrange(key("intake", "leases"), 0, -1) == [ANCHOR.encode()]
+        assert db.hlen(key("intake", "owners")) == 0
         assert db.zcard(key("intake", "done")) == 1000 and db.hlen(key("intake", "seen")) == 0
         assert db.llen(key("intake", "latency")) == 1000  # time in the stream of each
+        assert db.hlen(key("intake", "keys")) == 0
+    finally:
+        db.close()
+
+
+async def test_entries_appended_before_the_index_of_keys_are_acknowledged_by_their_entry(
+    fleet: list[RedisStore],
+) -> None:
+    """The acknowledgement finds each entry's key in `intake:keys`; an entry appended by a
+    version without it is read from the stream instead. An entry acknowledged twice counts
+    once (its id is gone from both)."""
+    store, key = fleet[0], fleet[0].connection.key
+    await store.intake.append(items("old", "new"), T0)
+    db = redis.Redis.from_url(shared_url())
+    try:
+        [old_id, _] = db.hkeys(key("intake", "keys"))
+        db.hdel(key("intake", "keys"), old_id)  # as a version without the index left it
+        claimed = await store.intake.claim("host:0:w", 10, T0, LEASE, 20)
+        await store.intake.done([c.id for c in claimed], T0)
+        await store.intake.done([c.id for c in claimed], T0)
+        assert {k.decode() for k in db.zrange(key("intake", "done"), 0, -1)} == {"old", "new"}
+        assert db.hlen(key("intake", "seen")) == 0 and db.xlen(key("intake", "stream")) == 0
+        assert db.llen(key("intake", "latency")) == 2
+        assert await store.intake.append(items("old", "new"), T0) == 0  # still recognised
+    finally:
+        db.close()
+
+
+async def test_the_leases_of_a_small_batch_are_kept_in_a_skiplist(fleet: list[RedisStore]) -> None:
+    """Redis keeps a small sorted set as a listpack, where each insert scans and parses every
+    score before it: a batch's leases cost most of the claim. An anchor that is never due
+    keeps the set a skiplist, and is never handed out."""
+    store, key = fleet[0], fleet[0].connection.key
+    await store.intake.append(items("a", "b", "c"), T0)
+    db = redis.Redis.from_url(shared_url())
+    try:
+        claimed = await store.intake.claim("host:0:w", 10, T0, LEASE, 20)
+        assert len(claimed) == 3
+        assert db.object("encoding", key("intake", "leases")) == b"skiplist"
+        await store.intake.done([c.id for c in claimed[:2]], T0)
+        later = await store.intake.claim("host:1:w", 10, T0 + LEASE * 2, LEASE, 20)
+        assert [c.id for c in later] == [claimed[2].id]  # the expired lease, not the anchor
     finally:
         db.close()
 
@@ -153,6 +201,75 @@ async def test_the_look_at_changed_incidents_reads_their_version_not_their_rows(
     assert len(rows_read) == 1
     edit = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
     assert isinstance(edit, EditWork)
+
+
+async def test_incidents_with_nothing_delivered_stay_out_of_the_sender_s_look(
+    fleet: list[RedisStore],
+) -> None:
+    """The sender looks at every incident in `incidents:changed` after each batch that
+    committed something. An incident whose page is not delivered has nothing to edit: were
+    it in the set, each look would read it again, and the looks would grow with every
+    incident since the last purge (they did: 175 after 10,000 messages of the bench)."""
+    store = fleet[0]
+    changed = store.connection.key("incidents", "changed")
+    db = redis.Redis.from_url(shared_url())
+    try:
+        waiting = await opened(store, key="waiting")  # its page is queued, not delivered
+        await store.outbox.enqueue_page(page(waiting, officer="lan"), T0)
+        for n in range(5):
+            flagged, _ = await store.incidents.record_flagged(record(f"w{n}"))
+            await store.incidents.add_occurrence(waiting, flagged, "test", f"g{n}", str(n), T0)
+        assert db.smembers(changed) == set()
+        dest = await delivered_then_changed(store)  # a delivered page: it is edited
+        [behind] = [int(i) for i in db.smembers(changed)]
+        edit = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
+        assert isinstance(edit, EditWork) and edit.incident_id == behind
+    finally:
+        db.close()
+
+
+async def test_a_delivery_racing_a_new_version_still_leaves_an_edit_due(
+    fleet: list[RedisStore],
+) -> None:
+    """A new version decides from `alerts:editable` whether the incident joins the set; a
+    page settled meanwhile makes its alert editable and reads the old version. Whichever
+    commits second sees the other's change (its read is checked), so the edit is due."""
+    sender, worker = fleet[0], fleet[1]
+    incident_id, dest, work, version = await page_on_its_way(sender)
+    flagged, _ = await worker.incidents.record_flagged(record("k2"))
+    settled = asyncio.Event()
+    runs = 0
+
+    async def seen_again(tx: Any) -> None:
+        nonlocal runs
+        runs += 1
+        await tx.incidents.add_occurrence(incident_id, flagged, "test", "g2", "2", T0)
+        if runs == 1:
+            await settled.wait()  # the page is delivered between this read and the commit
+
+    async def deliver() -> None:
+        await sender.outbox.settle(work, Sent("m1", version, "opened"), T0)
+        settled.set()
+
+    await asyncio.gather(worker.run_transaction(seen_again), deliver())
+    assert runs == 2  # the first try conflicted
+    assert await sender.outbox.due_destinations(T0, 10, NO_INTERVAL) == [dest]
+    assert isinstance(await sender.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL), EditWork)
+
+
+async def test_the_sender_s_look_is_one_round_trip_when_nothing_is_behind(
+    fleet: list[RedisStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every worker looks after each batch that committed something: the chats due (pages,
+    messages) and the changed incidents come in one round trip."""
+    store = fleet[0]
+    incident_id = await opened(store)
+    await store.outbox.enqueue_page(page(incident_id), T0)
+    trips = RoundTrips(store.connection, monkeypatch)
+    assert await store.outbox.due_destinations(T0, 10, NO_INTERVAL) == [
+        Destination("test", "u-thanh")
+    ]
+    assert trips.count == 1
 
 
 async def test_a_purged_incident_leaves_nothing_in_the_index_of_what_alerts_show(

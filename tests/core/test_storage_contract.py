@@ -401,6 +401,37 @@ async def delivered_then_changed(store: Store) -> Destination:
     return dest
 
 
+async def page_on_its_way(store: Store) -> tuple[int, Destination, PageWork, int]:
+    """An incident whose page is claimed, not yet settled: (incident, the officer's chat, the
+    page's work, the version it is rendered with)."""
+    incident_id = await opened(store)
+    await store.outbox.enqueue_page(page(incident_id), T0)
+    dest = Destination("test", "u-thanh")
+    work = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
+    assert isinstance(work, PageWork)
+    detail = await store.incidents.get(incident_id)
+    assert detail is not None
+    return incident_id, dest, work, detail.version
+
+
+async def test_a_page_delivered_after_its_incident_moved_on_is_edited(store: Store) -> None:
+    """The incident is seen again while its page is on its way: the page shows the version
+    it was rendered with, so once delivered it is behind, and an edit is due."""
+    incident_id, dest, work, version = await page_on_its_way(store)
+    for n in (2, 3):  # before delivery: nothing can be edited yet
+        flagged, _ = await store.incidents.record_flagged(record(f"k{n}"))
+        await store.incidents.add_occurrence(incident_id, flagged, "test", f"g{n}", str(n), T0)
+    assert await store.outbox.due_destinations(T0, 10, NO_INTERVAL) == []
+    await store.outbox.settle(work, Sent("m1", version, "opened"), T0)
+    assert await store.outbox.due_destinations(T0, 10, NO_INTERVAL) == [dest]
+    edit = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
+    assert isinstance(edit, EditWork) and edit.delivery_ref == "m1"
+    current = await store.incidents.get(incident_id)
+    assert current is not None and current.version > version
+    await store.outbox.settle(edit, Sent("m1", current.version, "opened"), T0)
+    assert await store.outbox.due_destinations(T0, 10, NO_INTERVAL) == []
+
+
 async def test_an_edit_given_up_leaves_nothing_due(store: Store) -> None:
     dest = await delivered_then_changed(store)
     edit = await store.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)

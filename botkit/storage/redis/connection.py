@@ -59,8 +59,10 @@ _RENEW_AFTER = 1.0
 # Acknowledging intake entries: gone from the stream, their keys kept a while (a redelivery
 # of the same update is recognised), their leases and attempts forgotten. Shared with
 # `intake`. A batch's entries share each command (variadic, in chunks that stay inside Lua's
-# stack): Redis's cost per entry is then a stream read and a share of ten commands, not
-# eleven commands of its own, each also written to the append-only file.
+# stack): Redis's cost per entry is then a share of ten commands, not eleven commands of its
+# own, each also written to the append-only file. An entry's key is found in `intake:keys`
+# (id -> key, set at append): reading the entry itself (XRANGE) converted its whole payload
+# into Lua for one field, most of the acknowledgement's time.
 # `command key head... list...` in chunks that stay inside Lua's stack (an even size: the
 # pairs of ZADD and HSET stay together). Shared with `intake`.
 BULK_LUA = """
@@ -82,24 +84,36 @@ local function intake_done(K, group, at, ids)
   local t = redis.call('TIME')
   local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local keys, scored, waited = {}, {}, {}
-  for _, id in ipairs(ids) do
-    local e = redis.call('XRANGE', K.stream, id, id)
-    if #e > 0 then
-      -- Still in the stream, so not acknowledged yet (acknowledging deletes it).
-      local f = e[1][2]
-      for i = 1, #f, 2 do
-        if f[i] == 'key' then
-          table.insert(keys, f[i + 1])
-          table.insert(scored, at)
-          table.insert(scored, f[i + 1])
+  local known = {}
+  for first = 1, #ids, 400 do
+    local found = redis.call('HMGET', K.keys, unpack(ids, first, math.min(first + 399, #ids)))
+    for i, key in ipairs(found) do known[first + i - 1] = key end
+  end
+  for n, id in ipairs(ids) do
+    local key = known[n]
+    if not key then
+      -- Not in `keys`: acknowledged already, or appended before `keys` existed (then its
+      -- entry, still in the stream, has it).
+      local e = redis.call('XRANGE', K.stream, id, id)
+      if #e > 0 then
+        local f = e[1][2]
+        for i = 1, #f, 2 do
+          if f[i] == 'key' then key = f[i + 1] end
         end
       end
+    end
+    if key then
+      -- Not acknowledged yet (acknowledging forgets the id).
+      table.insert(keys, key)
+      table.insert(scored, at)
+      table.insert(scored, key)
       -- Time in the stream, on the server's clock (the id is the append time): the last
       -- 10,000 are kept for `botkit status` and the benchmark.
       local id_ms = tonumber(string.match(id, '^(%d+)'))
       if id_ms then table.insert(waited, now_ms - id_ms) end
     end
   end
+  bulk('HDEL', K.keys, {}, ids)
   bulk('HDEL', K.seen, {}, keys)
   bulk('ZADD', K.done, {}, scored)
   bulk('XACK', K.stream, {group}, ids)
@@ -192,10 +206,10 @@ for _, op in ipairs(ops) do
   elseif verb == 'intake_done' then
     -- op: verb, then the intake's keys, the group, the time, the entry ids
     local K = {stream = op[2], leases = op[3], owners = op[4], attempts = op[5],
-      seen = op[6], done = op[7], latency = op[8]}
+      seen = op[6], done = op[7], latency = op[8], keys = op[9]}
     local ids = {}
-    for i = 11, #op do table.insert(ids, op[i]) end
-    intake_done(K, op[9], op[10], ids)
+    for i = 12, #op do table.insert(ids, op[i]) end
+    intake_done(K, op[10], op[11], ids)
   else return redis.error_reply('botkit: unknown op ' .. tostring(verb)) end
 end
 if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
@@ -359,6 +373,14 @@ class Connection:
 _ABSENT = object()
 
 
+def _bounds(low: float, high: float) -> tuple[str, str]:
+    """A score range as Redis reads it (exact: `repr` of a float round-trips)."""
+    return (
+        "-inf" if low == float("-inf") else repr(low),
+        "+inf" if high == float("inf") else repr(high),
+    )
+
+
 class Unit:
     """Reads against Redis, writes buffered until `commit`; reads see the buffered writes.
 
@@ -388,6 +410,7 @@ class Unit:
         self._read_fields: dict[tuple[str, str], str | None] = {}
         self._read_sets: dict[str, builtins.set[str]] = {}
         self._read_strings: dict[str, str | None] = {}
+        self._read_ranges: dict[tuple[str, str, str], list[tuple[str, float]]] = {}
         # Numbers drawn ahead by `prefetch`, handed out by `incr`; hashes and fields named
         # after a number this unit drew (`fresh`), which nobody else can have written.
         self._drawn: dict[str, list[int]] = {}
@@ -481,30 +504,52 @@ class Unit:
 
     # -- reading ahead ---------------------------------------------------------------------
     async def prefetch(
-        self, fields: Iterable[tuple[str, str]] = (), numbers: Iterable[str] = ()
+        self,
+        fields: Iterable[tuple[str, str]] = (),
+        numbers: Iterable[str] = (),
+        sets: Iterable[str] = (),
+        ranges: Iterable[tuple[str, float, float]] = (),
     ) -> None:
-        """Hash fields the unit will read next, and numbers it will draw, in one round trip
-        instead of one each: each round trip is a wait in which the worker's core may go to
-        another process, and on a busy machine it comes back late.
+        """Hash fields the unit will read next, numbers it will draw, whole sets and ranges
+        of sorted sets, in one round trip instead of one each: each round trip is a wait in
+        which the worker's core may go to another process, and on a busy machine it comes
+        back late.
 
-        The fields are then read as `hmget` reads them (and checked at an optimistic
-        commit); a unit that keeps no reads (one read outside a transaction) keeps these for
-        its one operation. A number drawn and never used leaves a gap, which ids may have."""
+        They are then read as `hmget`, `smembers` and `zrange` read them (and checked at an
+        optimistic commit); a unit that keeps no reads (one read outside a transaction)
+        keeps these for its one operation. A number drawn and never used leaves a gap, which
+        ids may have."""
         wanted = [(k, f) for k, f in dict.fromkeys(fields) if self._unknown(k, f)]
         keys = [key for key in numbers if not self._drawn.get(key)]
-        if not wanted and not keys:
+        members = [key for key in dict.fromkeys(sets) if key not in self._read_sets]
+        spans = [(key, *_bounds(low, high)) for key, low, high in ranges]
+        spans = [s for s in dict.fromkeys(spans) if s not in self._read_ranges]
+        if not wanted and not keys and not members and not spans:
             return
         pipe = self.conn.text.pipeline(transaction=False)
         for key, field in wanted:
             pipe.hget(key, field)
         for key in keys:
             pipe.incr(key)
-        replies: list[Any] = await self._do(pipe.execute)
-        for (key, field), value in zip(wanted, replies, strict=False):
+        for key in members:
+            pipe.smembers(key)
+        for key, lo, hi in spans:
+            pipe.zrangebyscore(key, lo, hi, withscores=True)
+        replies = iter(await self._do(pipe.execute))
+        for key, field in wanted:
+            value = next(replies)
             self._read_fields[(key, field)] = value
             self._check("hget", key, field, value)
-        for key, number in zip(keys, replies[len(wanted) :], strict=True):
-            self._drawn.setdefault(key, []).append(int(number))
+        for key in keys:
+            self._drawn.setdefault(key, []).append(int(next(replies)))
+        for key in members:
+            found = builtins.set(next(replies))
+            self._read_sets[key] = found
+            self._check("smembers", key, sorted(found))
+        for key, lo, hi in spans:
+            pairs = [(m, float(v)) for m, v in next(replies)]
+            self._read_ranges[(key, lo, hi)] = pairs
+            self._check("zrange", key, lo, hi, [x for m, v in pairs for x in (m, repr(v))])
 
     def fresh(self, key: str, field: str | None = None) -> None:
         """A hash (or one field of it) named after a number this unit drew: it cannot exist
@@ -612,10 +657,11 @@ class Unit:
         self, key: str, low: float = float("-inf"), high: float = float("inf")
     ) -> list[tuple[str, float]]:
         """Members with low <= score <= high, by score then member."""
-        lo = "-inf" if low == float("-inf") else repr(low)
-        hi = "+inf" if high == float("inf") else repr(high)
-        pairs: Any = await self._do(self.conn.text.zrangebyscore, key, lo, hi, withscores=True)
-        self._check("zrange", key, lo, hi, [x for m, v in pairs for x in (m, repr(v))])
+        lo, hi = _bounds(low, high)
+        pairs: Any = self._read_ranges.get((key, lo, hi))
+        if pairs is None:
+            pairs = await self._do(self.conn.text.zrangebyscore, key, lo, hi, withscores=True)
+            self._check("zrange", key, lo, hi, [x for m, v in pairs for x in (m, repr(v))])
         found: dict[str, float] = dict(pairs)
         for member, value in self._zsets.get(key, {}).items():
             found.pop(member, None)

@@ -80,6 +80,12 @@ def _changed(u: Unit) -> str:
     return u.key(INCIDENTS, "changed")
 
 
+def editable_key(u: Unit) -> str:
+    """The outbox's `alerts:editable` hash (incident id -> its alerts an edit can reach):
+    read here, when a new version decides whether the incident joins `incidents:changed`."""
+    return u.key("alerts", "editable")
+
+
 def shown_key(u: Unit) -> str:
     """Read by `outbox` to tell which alerts are behind their incident."""
     return u.key(INCIDENTS, "shown")
@@ -200,10 +206,17 @@ async def get_incident(u: Unit, incident_id: int) -> Incident:
     return incident
 
 
-def _bump(u: Unit, row: Row) -> None:
+async def _bump(u: Unit, row: Row) -> None:
     """A new version: delivered alerts are edited to show it (the outbox watches the set)."""
     row["version"] = int(row["version"]) + 1
-    u.sadd(_changed(u), str(row["id"]))
+    # Only an incident with an editable alert joins the set. One whose pages are not
+    # delivered yet would stay in it (nothing sweeps an incident with nothing to edit), and
+    # every look of the sender would read it again: the looks grew with every incident
+    # since the last purge. Its page, once delivered, puts it in the set if it is behind
+    # by then. The read is checked at commit, and settling a page reads `shown`, which this
+    # writes: a bump and a delivery that race cannot both miss the set.
+    if await u.hget(editable_key(u), str(row["id"])) is not None:
+        u.sadd(_changed(u), str(row["id"]))
     _show(u, row)
 
 
@@ -381,6 +394,7 @@ async def _add_occurrence(
             (key, str(flagged_id)),
             (_groups_of(u, incident_id), group),
             (_group_counts(u), str(incident_id)),
+            (editable_key(u), str(incident_id)),
         ]
     )
     row = await _required(u, incident_id)
@@ -401,7 +415,7 @@ async def _add_occurrence(
     if seen_at > dt(row["last_seen"]):
         row["last_seen"] = ts(seen_at)
         u.zadd(_last_seen(u), str(incident_id), score(seen_at))
-    _bump(u, row)
+    await _bump(u, row)
     u.put(INCIDENTS, incident_id, row)
     await _attach_flagged(u, flagged_id, incident_id)
     return await get_incident(u, incident_id), True
@@ -475,7 +489,7 @@ async def _transition(
         return False
     row["state"] = to_state.value
     row["fence"] = int(row["fence"]) + 1
-    _bump(u, row)
+    await _bump(u, row)
     u.put(INCIDENTS, incident_id, row)
     _index_state(u, row)
     action_id = await u.incr(u.key("seq", ACTIONS))

@@ -2,6 +2,7 @@
 
 - `append` adds sealed payloads with `XADD`, skipping keys seen before (a platform that
   redelivers an update is recognised while its entry waits and for a while after it is done).
+  `intake:keys` maps each waiting entry's id to its key, for the acknowledgement.
 - `claim` reads new entries with `XREADGROUP` and takes back entries whose lease ran out (a
   worker that died holding them, a failed event whose retry time came) with `XCLAIM`, which
   counts the delivery. Leases follow the store's clock (the `now` given), like every other
@@ -59,10 +60,11 @@ local function bury(K, id, f, deliveries, err, now)
   redis.call('ZREM', K.leases, id)
   redis.call('HDEL', K.owners, id)
   redis.call('HDEL', K.attempts, id)
+  redis.call('HDEL', K.keys, id)
   redis.call('HSET', K.seen, f.key, 'dead')
 end
 local K = {stream = KEYS[1], leases = KEYS[2], owners = KEYS[3], attempts = KEYS[4],
-  dead = KEYS[5], seen = KEYS[6], done = KEYS[7], latency = KEYS[8]}
+  dead = KEYS[5], seen = KEYS[6], done = KEYS[7], latency = KEYS[8], keys = KEYS[9]}
 """
 
 # ARGV: group, at (iso), then key, payload pairs
@@ -77,6 +79,7 @@ for i = 3, #ARGV, 2 do
       local id = redis.call('XADD', K.stream, '*',
         'payload', ARGV[i + 1], 'key', key, 'at', ARGV[2])
       redis.call('HSET', K.seen, key, id)
+      redis.call('HSET', K.keys, id, key)
       added = added + 1
     end
   end
@@ -85,7 +88,13 @@ return added
 """
 )
 
-# ARGV: group, owner, limit, now (score), until (score), max deliveries
+# A member of `leases` that is never due (its score is +inf, so no range up to now finds it)
+# and is longer than Redis's `zset-max-listpack-value` (64 by default): a sorted set holding
+# it is a skiplist for as long as it exists, not a listpack, whose inserts cost a scan of the
+# whole set each (a batch's 64 leases cost 64 such scans).
+ANCHOR = "~ never due: keeps this sorted set a skiplist (fast inserts whatever its size) ~"
+
+# ARGV: group, owner, limit, now (score), until (score), max deliveries, anchor
 _CLAIM = (
     BULK_LUA
     + _FIELDS
@@ -101,6 +110,7 @@ for _, id in ipairs(expired) do
     -- finished (or deleted) meanwhile: only the lease was left over
     redis.call('ZREM', K.leases, id)
     redis.call('HDEL', K.owners, id)
+    redis.call('HDEL', K.keys, id)
     if #p > 0 then redis.call('XACK', K.stream, ARGV[1], id) end
   else
     local deliveries = tonumber(p[1][4])
@@ -120,7 +130,10 @@ if #out < limit then
   local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], owner, 'COUNT', limit - #out,
     'STREAMS', K.stream, '>')
   if r then
-    -- One ZADD and one HSET for the batch.
+    -- One ZADD and one HSET for the batch. The set's anchor (see ANCHOR) keeps it a
+    -- skiplist: in Redis's compact encoding every insert scans and parses all the scores
+    -- before it, which made this ZADD most of the script's time.
+    redis.call('ZADD', K.leases, 'NX', 'inf', ARGV[7])
     local leased, owned = {}, {}
     for _, e in ipairs(r[1][2]) do
       local f = fields(e[2])
@@ -205,6 +218,7 @@ for _, e in ipairs(redis.call('XRANGE', K.dead, '-', '+')) do
   local f = fields(e[2])
   local id = redis.call('XADD', K.stream, '*', 'payload', f.payload, 'key', f.key, 'at', f.at)
   redis.call('HSET', K.seen, f.key, id)
+  redis.call('HSET', K.keys, id, f.key)
   redis.call('XDEL', K.dead, e[1])
   n = n + 1
 end
@@ -251,6 +265,7 @@ def _keys(conn: Connection) -> list[str]:
         k("intake", "seen"),
         k("intake", "done"),
         k("intake", "latency"),
+        k("intake", "keys"),
     ]
 
 
@@ -292,7 +307,7 @@ class RedisIntake:
         self, owner: str, limit: int, now: datetime, lease: timedelta, max_deliveries: int
     ) -> list[ClaimedEvent]:
         rows = await self._run(
-            self._claim, owner, limit, score(now), score(now + lease), max_deliveries
+            self._claim, owner, limit, score(now), score(now + lease), max_deliveries, ANCHOR
         )
         events = [ClaimedEvent(encode_id(r[0]), bytes(r[1]), int(r[2]), int(r[3])) for r in rows]
         return sorted(events, key=lambda e: e.id)
@@ -303,9 +318,9 @@ class RedisIntake:
         if isinstance(self._r, TxRunner):
             # Part of the transaction's commit, which applies its effects and the
             # acknowledgement in one script; no need to wait for the write lock for it.
-            stream, leases, owners, attempts, _, seen, done, latency = self._keys
+            stream, leases, owners, attempts, _, seen, done, latency, keys = self._keys
             self._r.unit.after(
-                "intake_done", stream, leases, owners, attempts, seen, done, latency,
+                "intake_done", stream, leases, owners, attempts, seen, done, latency, keys,
                 GROUP, repr(score(at)), *[decode_id(i) for i in ids],
             )  # fmt: skip
             return

@@ -29,12 +29,12 @@ calls cost what is due, never what was ever sent:
   `send_log:officers`: the officers' rate windows.
 
 Edits: the incidents module adds an incident to `incidents:changed` whenever its version
-moves. Only editable alerts of changed incidents are looked at, against each incident's
-version and state from `incidents:shown` (its row, with the escalation chain, is not read);
-an alert is due for an edit under SQLite's conditions. An incident leaves the set once none
-of its editable alerts is behind its version: a claim sweeps the set, settling an edit
-rechecks its incident, and a page delivered behind its incident's version puts the incident
-back.
+moves while it has an editable alert (one with none has nothing to edit). Only editable
+alerts of changed incidents are looked at, against each incident's version and state from
+`incidents:shown` (its row, with the escalation chain, is not read); an alert is due for
+an edit under SQLite's conditions. An incident leaves the set once none of its editable
+alerts is behind its version: a claim sweeps the set, settling an edit rechecks its
+incident, and a page delivered behind its incident's version puts the incident back.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ from botkit.storage.records import (
     Work,
 )
 from botkit.storage.redis.connection import Runner, Unit, dt, score, ts
-from botkit.storage.redis.incidents import INCIDENTS, shown_key
+from botkit.storage.redis.incidents import INCIDENTS, editable_key, shown_key
 
 WINDOW = timedelta(minutes=1)
 ALERTS = "alerts"
@@ -101,10 +101,6 @@ _MESSAGE_KEYS = (
 # -- key names ---------------------------------------------------------------------------------
 def _changed(u: Unit) -> str:
     return u.key("incidents", "changed")
-
-
-def _editable_key(u: Unit) -> str:
-    return u.key(ALERTS, "editable")
 
 
 def _officers(u: Unit) -> str:
@@ -215,16 +211,16 @@ def _reindex(u: Unit, old: dict[Entry, Any], new: dict[Entry, Any]) -> None:
 
 async def _mark_editable(u: Unit, incident_id: int, alert_id: int, editable: bool) -> None:
     field = str(incident_id)
-    raw = await u.hget(_editable_key(u), field)
+    raw = await u.hget(editable_key(u), field)
     ids = set(json.loads(raw)) if raw else set()
     if editable:
         ids.add(alert_id)
     else:
         ids.discard(alert_id)
     if ids:
-        u.hset(_editable_key(u), field, json.dumps(sorted(ids)))
+        u.hset(editable_key(u), field, json.dumps(sorted(ids)))
     else:
-        u.hdel(_editable_key(u), field)
+        u.hdel(editable_key(u), field)
 
 
 async def _save(u: Unit, table: str, old: Row | None, new: Row | None) -> None:
@@ -284,9 +280,9 @@ async def _behind(u: Unit, incident_ids: list[str]) -> tuple[list[tuple[Row, Row
         return [], []
     shown = shown_key(u)
     await u.prefetch(
-        [(_editable_key(u), i) for i in incident_ids] + [(shown, i) for i in incident_ids]
+        [(editable_key(u), i) for i in incident_ids] + [(shown, i) for i in incident_ids]
     )
-    editable = dict(zip(incident_ids, await u.hmget(_editable_key(u), incident_ids), strict=True))
+    editable = dict(zip(incident_ids, await u.hmget(editable_key(u), incident_ids), strict=True))
     waiting = [i for i in incident_ids if editable[i] is not None]
     known: dict[int, Row] = {}
     alert_ids: list[int] = []
@@ -434,6 +430,10 @@ async def _rebuild_due_chats(u: Unit) -> None:
 async def _due_destinations(
     u: Unit, now: datetime, edit_before: datetime, limit: int
 ) -> list[Destination]:
+    # The chats due and the changed incidents in one round trip: every worker looks after
+    # each batch that committed something.
+    due = [(u.key(table, "due_dest"), float("-inf"), score(now)) for table in (ALERTS, OUTBOX)]
+    await u.prefetch(sets=[_changed(u)], ranges=due)
     found = await _due_chats(u, ALERTS, now) | await _due_chats(u, OUTBOX, now)
     behind, _ = await _changed_behind(u)
     for alert, incident in behind:
