@@ -122,6 +122,16 @@ READS: dict[str, tuple[Setup, Callable[[Unit, str], Awaitable[object]], Setup]] 
         lambda u, k: u.prefetch(sets=[k]),
         lambda c, k: c.text.sadd(k, "3"),
     ),
+    "members with fields: the set": (
+        lambda c, k: c.text.sadd(k, "1"),
+        lambda u, k: u.members_with_fields(k, [k + ":rows"]),
+        lambda c, k: c.text.sadd(k, "2"),
+    ),
+    "members with fields: a field": (
+        lambda c, k: c.text.sadd(k, "1"),
+        lambda u, k: u.members_with_fields(k, [k + ":rows"]),
+        lambda c, k: c.text.hset(k + ":rows", "1", "a row"),
+    ),
     "prefetch a range": (
         lambda c, k: c.text.zadd(k, {"m": 1.5, "n": 3.25}),
         lambda u, k: u.prefetch(ranges=[(k, float("-inf"), 2.0)]),
@@ -278,6 +288,32 @@ async def test_sets_and_ranges_fetched_ahead_are_read_without_another_round_trip
     assert trips.count == 1
     assert await unit.zrange(ranked, high=9.0) == [("d", 0.5), ("a", 1.0), ("b", 2.5), ("c", 7.0)]
     assert trips.count == 2  # another range: read on its own
+
+
+async def test_a_set_and_the_rows_it_names_are_read_in_one_round_trip(
+    conns: list[Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An incident's content set names its open incidents; their rows and counts come with
+    it. A field the unit read before keeps that first reading."""
+    ids, rows, counts = (conns[0].key(n) for n in ("content", "rows", "counts"))
+    await conns[0].text.sadd(ids, "3", "5")
+    await conns[0].text.hset(rows, mapping={"3": "row 3", "5": "row 5"})
+    await conns[0].text.hset(counts, "3", "2")
+    trips = RoundTrips(conns[0], monkeypatch)
+    unit = Unit(conns[0], optimistic=True)
+    assert await unit.hget(rows, "5") == "row 5"
+    await conns[1].text.hset(rows, "5", "changed since")
+    assert await unit.members_with_fields(ids, [rows, counts]) == {"3", "5"}
+    assert trips.count == 2
+    assert await unit.hmget(rows, ["3", "5"]) == ["row 3", "row 5"]
+    assert await unit.hmget(counts, ["3", "5"]) == ["2", None]
+    assert await unit.smembers(ids) == {"3", "5"}
+    assert trips.count == 2
+    unit.set(conns[0].key("out"), "x")
+    with pytest.raises(Conflict):  # its first reading of row 5 is no longer so
+        await unit.commit()
+    empty = Unit(conns[0], optimistic=True)
+    assert await empty.members_with_fields(conns[0].key("none"), [rows]) == set()
 
 
 async def test_a_hash_named_after_a_fresh_number_is_read_without_a_round_trip(

@@ -257,6 +257,46 @@ async def test_a_delivery_racing_a_new_version_still_leaves_an_edit_due(
     assert isinstance(await sender.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL), EditWork)
 
 
+async def test_a_flag_that_opens_an_incident_costs_four_round_trips(
+    fleet: list[RedisStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen before? (with its number), an open incident of its content? (none), the new
+    incident's numbers, the commit. What the new incident's keys hold is known without
+    asking: nothing, as nobody else can have written under a number just drawn."""
+    store = fleet[0]
+    trips = RoundTrips(store.connection, monkeypatch)
+
+    async def flag(tx: Any) -> None:
+        flagged, _ = await tx.incidents.record_flagged(record("k1"))
+        assert await tx.incidents.find_open("content", T0 - timedelta(hours=1)) is None
+        incident = await tx.incidents.open(new_incident())
+        await tx.incidents.add_occurrence(incident.id, flagged, "test", "g1", "1", T0)
+
+    await store.run_transaction(flag)
+    assert trips.count == 4
+
+
+async def test_a_flag_that_joins_an_open_incident_costs_four_round_trips(
+    fleet: list[RedisStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen before? (with its number), the open incidents of its content with their rows,
+    the occurrence's place in the incident, the commit."""
+    store = fleet[0]
+    incident_id = await opened(store)
+    trips = RoundTrips(store.connection, monkeypatch)
+
+    async def flag(tx: Any) -> None:
+        flagged, _ = await tx.incidents.record_flagged(record("k2"))
+        found = await tx.incidents.find_open("content", T0 - timedelta(hours=1))
+        assert found is not None and found.id == incident_id
+        await tx.incidents.add_occurrence(found.id, flagged, "test", "g2", "2", T0)
+
+    await store.run_transaction(flag)
+    assert trips.count == 4
+    [incident] = await store.incidents.query()
+    assert incident.occurrences == 2 and incident.groups == 2
+
+
 async def test_the_sender_s_look_is_one_round_trip_when_nothing_is_behind(
     fleet: list[RedisStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:

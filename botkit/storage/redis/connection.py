@@ -34,7 +34,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -227,6 +227,21 @@ return 1
 """
 )
 
+# A set's members and, for each, its field in each of the other keys (hashes): one round
+# trip where reading the set first, then the fields, takes two.
+_MEMBERS_WITH_FIELDS = """
+local members = redis.call('SMEMBERS', KEYS[1])
+local out = {members}
+for i = 2, #KEYS do
+  if #members > 0 then
+    table.insert(out, redis.call('HMGET', KEYS[i], unpack(members)))
+  else
+    table.insert(out, {})
+  end
+end
+return out
+"""
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -299,6 +314,7 @@ class Connection:
         self._apply = self.text.register_script(_APPLY)
         self._release = self.text.register_script(_RELEASE)
         self._still_true = self.text.register_script(_STILL_TRUE)
+        self.members_with_fields = self.text.register_script(_MEMBERS_WITH_FIELDS)
         self.conflicts = 0  # optimistic commits refused (for the benchmark and `status`)
         self._renew = self.text.register_script(_RENEW)
 
@@ -550,6 +566,26 @@ class Unit:
             pairs = [(m, float(v)) for m, v in next(replies)]
             self._read_ranges[(key, lo, hi)] = pairs
             self._check("zrange", key, lo, hi, [x for m, v in pairs for x in (m, repr(v))])
+
+    async def members_with_fields(self, key: str, hashes: Sequence[str]) -> builtins.set[str]:
+        """`smembers(key)`, with each member's field in each of `hashes` read in the same
+        round trip (then read as `hmget` reads them, and checked like them): the rows a set
+        of ids names, found in one round trip instead of two."""
+        if key in self._read_sets:
+            return await self.smembers(key)
+        script = self.conn.members_with_fields
+        replies: list[Any] = await self._do(script, [key, *hashes], [])
+        members = [str(m) for m in replies[0]]
+        found = builtins.set(members)
+        self._read_sets[key] = found
+        self._check("smembers", key, sorted(found))
+        for hash_key, values in zip(hashes, replies[1:], strict=True):
+            for member, value in zip(members, values, strict=True):
+                # A field read before keeps that first reading (and its check).
+                if self._unknown(hash_key, member):
+                    self._read_fields[(hash_key, member)] = value
+                    self._check("hget", hash_key, member, value)
+        return await self.smembers(key)
 
     def fresh(self, key: str, field: str | None = None) -> None:
         """A hash (or one field of it) named after a number this unit drew: it cannot exist

@@ -296,9 +296,9 @@ async def _forget_flagged(u: Unit, row: Row) -> int:
 
 # -- incidents ---------------------------------------------------------------------------------
 async def _find_open(u: Unit, content_key: str, since: datetime) -> Incident | None:
-    ids = _by_id(await u.smembers(_content(u, content_key)))
-    # The rows and their group counts together (usually one incident, or none).
-    await u.prefetch([(u.key(INCIDENTS), i) for i in ids] + [(_group_counts(u), i) for i in ids])
+    # The ids, their rows and their group counts in one round trip (usually one, or none).
+    key = _content(u, content_key)
+    ids = _by_id(await u.members_with_fields(key, [u.key(INCIDENTS), _group_counts(u)]))
     # Newest first, as SQLite's ORDER BY id DESC LIMIT 1.
     for row in reversed(await u.rows(INCIDENTS, ids)):
         if row["state"] != _RESOLVED and dt(row["last_seen"]) >= since:
@@ -318,6 +318,7 @@ async def _open(u: Unit, n: NewIncident) -> Incident:
     u.fresh(_occurrences_of(u, incident_id))
     u.fresh(_groups_of(u, incident_id))
     u.fresh(_group_counts(u), str(incident_id))
+    u.fresh(editable_key(u), str(incident_id))  # no alert of it can have been sent yet
     row: Row = {
         "id": incident_id,
         "content_key": n.content_key,
