@@ -308,7 +308,8 @@ async def main(args: argparse.Namespace) -> None:
     if lat:
         print(
             f"update -> officer's sendMessage ({len(lat)} new incidents at {args.rate:g} msg/s):"
-            f" p50 {statistics.median(lat):.0f} ms, p99 {pct(lat, 0.99):.0f} ms,"
+            f" p50 {statistics.median(lat):.0f} ms, p95 {pct(lat, 0.95):.0f} ms,"
+            f" p99 {pct(lat, 0.99):.0f} ms,"
             f" max {max(lat):.0f} ms"
         )
         print(f"  each, in order (ms): {[round(x) for x in lat]}")
@@ -319,7 +320,9 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--flagged", type=float, nargs="+", default=[0.05, 0.2])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=30)
+    # 60 s at one new incident every 2 s: 30 alerts. The p99 of so few is their slowest,
+    # whatever made it slow (this shared machine pauses now and then): the p95 is printed too.
+    parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--incident-every", type=int, default=40)
     asyncio.run(main(parser.parse_args()))
