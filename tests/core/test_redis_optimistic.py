@@ -314,6 +314,14 @@ async def test_a_set_and_the_rows_it_names_are_read_in_one_round_trip(
         await unit.commit()
     empty = Unit(conns[0], optimistic=True)
     assert await empty.members_with_fields(conns[0].key("none"), [rows]) == set()
+    many = [str(n) for n in range(10_000)]  # more than Lua can unpack at once
+    big_ids, big_rows = conns[0].key("big"), conns[0].key("big-rows")
+    await conns[0].text.sadd(big_ids, *many)
+    await conns[0].text.hset(big_rows, mapping={n: f"row {n}" for n in many[::7]})
+    large = Unit(conns[0], optimistic=True)
+    assert await large.members_with_fields(big_ids, [big_rows]) == set(many)
+    found = await large.hmget(big_rows, many)
+    assert found == [f"row {n}" if int(n) % 7 == 0 else None for n in many]
 
 
 async def test_a_hash_named_after_a_fresh_number_is_read_without_a_round_trip(

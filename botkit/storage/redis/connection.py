@@ -233,11 +233,14 @@ _MEMBERS_WITH_FIELDS = """
 local members = redis.call('SMEMBERS', KEYS[1])
 local out = {members}
 for i = 2, #KEYS do
-  if #members > 0 then
-    table.insert(out, redis.call('HMGET', KEYS[i], unpack(members)))
-  else
-    table.insert(out, {})
+  local values = {}
+  -- In chunks: `unpack` of a large set would overflow Lua's stack.
+  for first = 1, #members, 400 do
+    local last = math.min(first + 399, #members)
+    local found = redis.call('HMGET', KEYS[i], unpack(members, first, last))
+    for n = 1, #found do values[first + n - 1] = found[n] end
   end
+  table.insert(out, values)
 end
 return out
 """
