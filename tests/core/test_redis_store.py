@@ -228,6 +228,32 @@ async def test_incidents_with_nothing_delivered_stay_out_of_the_sender_s_look(
         db.close()
 
 
+async def test_incidents_an_older_version_left_in_the_set_are_swept_at_start() -> None:
+    """Before, every incident whose version moved joined `incidents:changed`, and only an
+    edit's claim took out those with nothing to edit: the next process to start does."""
+    prefix = fresh_prefix()
+    store = RedisStore(shared_url(), prefix, owner="host:0:w")
+    await store.open()
+    db = redis.Redis.from_url(shared_url())
+    try:
+        dest = await delivered_then_changed(store)  # one alert behind: it stays
+        idle = {str(await opened(store, key=f"idle-{n}")).encode() for n in range(3)}
+        changed = store.connection.key("incidents", "changed")
+        [behind] = db.smembers(changed)
+        db.sadd(changed, *idle)  # as the older version left them
+        restarted = RedisStore(shared_url(), prefix, owner="host:1:w")
+        await restarted.open()
+        try:
+            assert db.smembers(changed) == {behind}
+            edit = await restarted.outbox.claim(dest, "w", T0, LEASE, NO_INTERVAL)
+            assert isinstance(edit, EditWork) and str(edit.incident_id).encode() == behind
+        finally:
+            await restarted.close()
+    finally:
+        db.close()
+        await store.close()
+
+
 async def test_a_delivery_racing_a_new_version_still_leaves_an_edit_due(
     fleet: list[RedisStore],
 ) -> None:

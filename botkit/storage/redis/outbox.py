@@ -303,6 +303,22 @@ async def _changed_behind(u: Unit) -> tuple[list[tuple[Row, Row]], list[str]]:
     return await _behind(u, sorted(await u.smembers(_changed(u)), key=int))
 
 
+async def _swept(u: Unit) -> list[tuple[Row, Row]]:
+    """The alerts behind, with the changed incidents that have none taken out of the set
+    (in a write: a look cannot)."""
+    behind, idle = await _changed_behind(u)
+    for incident_id in idle:
+        u.srem(_changed(u), incident_id)
+    return behind
+
+
+async def _prepare(u: Unit) -> None:
+    await _rebuild_due_chats(u)
+    # Versions before the set kept only incidents with something to edit left every other
+    # incident in it, and only an edit's claim swept them: each look read them all again.
+    await _swept(u)
+
+
 def _edit_due(alert: Row, incident: Row, now: datetime, edit_before: datetime) -> bool:
     """SQLite's `_EDIT_DUE` for an alert already known to be behind: a change of state at
     once, more occurrences at most once per interval; not while retrying or leased."""
@@ -526,9 +542,7 @@ async def _claim_held(
 async def _claim_edit(
     u: Unit, d: Destination, now: datetime, until: datetime, edit_before: datetime
 ) -> EditWork | None:
-    behind, idle = await _changed_behind(u)
-    for incident_id in idle:  # a write: the place to sweep the set
-        u.srem(_changed(u), incident_id)
+    behind = await _swept(u)
     due = [
         alert
         for alert, incident in behind
@@ -845,7 +859,7 @@ class RedisOutbox:
         self._r = runner
 
     async def prepare(self) -> None:
-        await self._r.write(_rebuild_due_chats)
+        await self._r.write(_prepare)
 
     async def enqueue_page(self, page: NewPage, at: datetime) -> int | None:
         return await self._r.write(_enqueue_page, page, at)
