@@ -87,6 +87,11 @@ READS: dict[str, tuple[Setup, Callable[[Unit, str], Awaitable[object]], Setup]] 
         lambda u, k: u.hget(k, "f"),
         lambda c, k: c.text.hset(k, "f", "b"),
     ),
+    "hget an empty value": (
+        lambda c, k: c.text.hset(k, "f", ""),
+        lambda u, k: u.hget(k, "f"),
+        lambda c, k: c.text.hdel(k, "f"),  # an empty value is not an absent one
+    ),
     "hmget": (
         lambda c, k: c.text.hset(k, mapping={"f": "a", "g": "a"}),
         lambda u, k: u.hmget(k, ["f", "g"]),
@@ -102,10 +107,25 @@ READS: dict[str, tuple[Setup, Callable[[Unit, str], Awaitable[object]], Setup]] 
         lambda u, k: u.zrange(k, high=2.0),
         lambda c, k: c.text.zadd(k, {"n": 1.75}),  # moves into the range read
     ),
+    "zscore absent": (
+        lambda c, k: c.text.delete(k),
+        lambda u, k: u.zscore(k, "m"),
+        lambda c, k: c.text.zadd(k, {"m": 0}),
+    ),
     "zscore": (
         lambda c, k: c.text.zadd(k, {"m": 1732968000.123456}),
         lambda u, k: u.zscore(k, "m"),
         lambda c, k: c.text.zadd(k, {"m": 1732968000.123457}),
+    ),
+    "hgetall a value": (
+        lambda c, k: c.text.hset(k, mapping={"f": "a", "g": "b"}),
+        lambda u, k: u.hgetall(k),
+        lambda c, k: c.text.hset(k, "g", "c"),
+    ),
+    "smembers of nothing": (
+        lambda c, k: c.text.delete(k),
+        lambda u, k: u.smembers(k),
+        lambda c, k: c.text.sadd(k, "1"),
     ),
     "smembers": (
         lambda c, k: c.text.sadd(k, "1", "2"),
@@ -160,6 +180,32 @@ async def test_a_commit_checks_every_kind_of_read(
     else:
         await unit.commit()
         assert await conns[0].text.get(out) == "written"
+
+
+@pytest.mark.parametrize("changed", [None, *sorted(READS)])
+async def test_a_commit_checks_reads_of_every_kind_together(
+    conns: list[Connection], changed: str | None
+) -> None:
+    """Checks of every shape in one commit (they reach the script one after the other, as
+    plain arguments): all hold, or the one that changed is found, wherever it sits."""
+    unit = Unit(conns[0], optimistic=True)
+    for kind, (prepare, read, _) in READS.items():
+        key = conns[0].key("together", kind)
+        await prepare(conns[1], key)
+        await read(unit, key)
+    if changed is not None:
+        await READS[changed][2](conns[1], conns[0].key("together", changed))
+    out = conns[0].key("out", "together")
+    unit.set(out, "written")
+    unit.hset(conns[0].key("out", "hash"), "f", "v")
+    if changed is not None:
+        with pytest.raises(Conflict):
+            await unit.commit()
+        assert await conns[0].text.get(out) is None
+    else:
+        await unit.commit()
+        assert await conns[0].text.get(out) == "written"
+        assert await conns[0].text.hget(conns[0].key("out", "hash"), "f") == "v"
 
 
 async def test_an_optimistic_commit_waits_for_a_lock_holder(conns: list[Connection]) -> None:

@@ -129,103 +129,155 @@ end
 """
 )
 
-# What an optimistic unit read, checked again at its commit: each check is the command's
-# name, its key and arguments, and the reply the unit saw (false: absent).
+# What an optimistic unit read, checked again at its commit. The checks and the writes reach
+# the script as plain arguments (`flat_checks`, `flat_ops`): Redis hands each to Lua as it is,
+# where one JSON document had to be decoded first, character by character (a flag's commit
+# carries an incident's row, about 1 KB of escaped JSON, as a write and as a check: decoding
+# them was a third of the script's time). A check is the command's name, its key, its
+# arguments and the reply the unit saw; a list (members, pairs) is its length, then its items;
+# a single reply is "1" and the value, or "0" and "" (absent).
 CHECKS_LUA = """
-local function same_pairs(found, expected)
-  if #found ~= #expected then return false end
-  for i = 1, #found, 2 do
-    if found[i] ~= expected[i] or tonumber(found[i + 1]) ~= tonumber(expected[i + 1]) then
-      return false
-    end
-  end
-  return true
+local function seen(i)
+  if ARGV[i] == '1' then return ARGV[i + 1] end
+  return false
 end
 
-local function unchanged(c)
-  local verb, key = c[1], c[2]
-  if verb == 'get' then return redis.call('GET', key) == c[3]
-  elseif verb == 'hget' then return redis.call('HGET', key, c[3]) == c[4]
+-- Whether the check at ARGV[i] still holds, and where the next one starts (nil: it does not).
+local function unchanged(i)
+  local verb, key = ARGV[i], ARGV[i + 1]
+  if verb == 'get' then
+    if redis.call('GET', key) == seen(i + 2) then return i + 4 end
+  elseif verb == 'hget' then
+    if redis.call('HGET', key, ARGV[i + 2]) == seen(i + 3) then return i + 5 end
   elseif verb == 'zscore' then
-    local found = redis.call('ZSCORE', key, c[3])
-    if found == false or c[4] == false then return found == c[4] end
-    return tonumber(found) == tonumber(c[4])
-  elseif verb == 'zrange' then
-    return same_pairs(redis.call('ZRANGEBYSCORE', key, c[3], c[4], 'WITHSCORES'), c[5])
+    local found, expected = redis.call('ZSCORE', key, ARGV[i + 2]), seen(i + 3)
+    if found == false or expected == false then
+      if found == expected then return i + 5 end
+    elseif tonumber(found) == tonumber(expected) then return i + 5 end
   elseif verb == 'smembers' then
-    if redis.call('SCARD', key) ~= #c[3] then return false end
-    for _, member in ipairs(c[3]) do
-      if redis.call('SISMEMBER', key, member) == 0 then return false end
+    local n = tonumber(ARGV[i + 2])
+    if redis.call('SCARD', key) ~= n then return nil end
+    for j = i + 3, i + 2 + n do
+      if redis.call('SISMEMBER', key, ARGV[j]) == 0 then return nil end
     end
-    return true
+    return i + 3 + n
+  elseif verb == 'zrange' then
+    local n = tonumber(ARGV[i + 4])
+    local found = redis.call('ZRANGEBYSCORE', key, ARGV[i + 2], ARGV[i + 3], 'WITHSCORES')
+    if #found ~= n then return nil end
+    for j = 1, n, 2 do
+      if found[j] ~= ARGV[i + 4 + j] or tonumber(found[j + 1]) ~= tonumber(ARGV[i + 5 + j]) then
+        return nil
+      end
+    end
+    return i + 5 + n
   elseif verb == 'hgetall' then
-    if redis.call('HLEN', key) * 2 ~= #c[3] then return false end
-    for i = 1, #c[3], 2 do
-      if redis.call('HGET', key, c[3][i]) ~= c[3][i + 1] then return false end
+    local n = tonumber(ARGV[i + 2])
+    if redis.call('HLEN', key) * 2 ~= n then return nil end
+    for j = i + 3, i + 2 + n, 2 do
+      if redis.call('HGET', key, ARGV[j]) ~= ARGV[j + 1] then return nil end
     end
-    return true
+    return i + 3 + n
+  else
+    error('botkit: unknown check ' .. tostring(verb))
   end
-  error('botkit: unknown check ' .. tostring(verb))
+  return nil
 end
 
-local function all_unchanged(checks)
-  for _, c in ipairs(checks) do
-    if not unchanged(c) then return false end
+-- The checks in ARGV[first .. last], all still true.
+local function all_unchanged(first, last)
+  local i = first
+  while i <= last do
+    i = unchanged(i)
+    if i == nil then return false end
   end
   return true
 end
 """
 
+# ARGV: token (empty: optimistic), release ("1": delete the lock), the number of arguments
+# the checks take, the checks, then the writes: each is its length, its verb and arguments.
 _APPLY = (
     INTAKE_DONE_LUA
     + CHECKS_LUA
     + """
+local last_check = 3 + tonumber(ARGV[3])
 if ARGV[1] ~= '' then
   if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-elseif redis.call('EXISTS', KEYS[1]) == 1 or not all_unchanged(cjson.decode(ARGV[4])) then
+elseif redis.call('EXISTS', KEYS[1]) == 1 or not all_unchanged(4, last_check) then
   return 2
 end
-local ops = cjson.decode(ARGV[2])
-for _, op in ipairs(ops) do
-  local verb = op[1]
-  if verb == 'hset' then redis.call('HSET', op[2], op[3], op[4])
-  elseif verb == 'hdel' then redis.call('HDEL', op[2], op[3])
-  elseif verb == 'zadd' then redis.call('ZADD', op[2], op[3], op[4])
-  elseif verb == 'zrem' then redis.call('ZREM', op[2], op[3])
-  elseif verb == 'sadd' then redis.call('SADD', op[2], op[3])
-  elseif verb == 'srem' then redis.call('SREM', op[2], op[3])
-  elseif verb == 'set' then redis.call('SET', op[2], op[3])
-  elseif verb == 'del' then redis.call('DEL', op[2])
-  elseif verb == 'hincrby' then redis.call('HINCRBY', op[2], op[3], op[4])
-  elseif verb == 'rpush' then redis.call('RPUSH', op[2], op[3])
+local i = last_check + 1
+while i <= #ARGV do
+  local n, verb, a = tonumber(ARGV[i]), ARGV[i + 1], i + 2  -- ARGV[a]: the first argument
+  if verb == 'hset' then redis.call('HSET', ARGV[a], ARGV[a + 1], ARGV[a + 2])
+  elseif verb == 'hdel' then redis.call('HDEL', ARGV[a], ARGV[a + 1])
+  elseif verb == 'zadd' then redis.call('ZADD', ARGV[a], ARGV[a + 1], ARGV[a + 2])
+  elseif verb == 'zrem' then redis.call('ZREM', ARGV[a], ARGV[a + 1])
+  elseif verb == 'sadd' then redis.call('SADD', ARGV[a], ARGV[a + 1])
+  elseif verb == 'srem' then redis.call('SREM', ARGV[a], ARGV[a + 1])
+  elseif verb == 'set' then redis.call('SET', ARGV[a], ARGV[a + 1])
+  elseif verb == 'del' then redis.call('DEL', ARGV[a])
+  elseif verb == 'hincrby' then redis.call('HINCRBY', ARGV[a], ARGV[a + 1], ARGV[a + 2])
+  elseif verb == 'rpush' then redis.call('RPUSH', ARGV[a], ARGV[a + 1])
   elseif verb == 'zmin' then
-    -- index op[3] holds member op[4] at the lowest score of sorted set op[2], or not at all
-    local first = redis.call('ZRANGE', op[2], 0, 0, 'WITHSCORES')
-    if #first == 0 then redis.call('ZREM', op[3], op[4])
-    else redis.call('ZADD', op[3], first[2], op[4]) end
+    -- index ARGV[a + 1] holds member ARGV[a + 2] at the lowest score of sorted set ARGV[a],
+    -- or not at all
+    local first = redis.call('ZRANGE', ARGV[a], 0, 0, 'WITHSCORES')
+    if #first == 0 then redis.call('ZREM', ARGV[a + 1], ARGV[a + 2])
+    else redis.call('ZADD', ARGV[a + 1], first[2], ARGV[a + 2]) end
   elseif verb == 'intake_done' then
-    -- op: verb, then the intake's keys, the group, the time, the entry ids
-    local K = {stream = op[2], leases = op[3], owners = op[4], attempts = op[5],
-      seen = op[6], done = op[7], latency = op[8], keys = op[9]}
+    -- the intake's keys, the group, the time, then the entry ids
+    local K = {stream = ARGV[a], leases = ARGV[a + 1], owners = ARGV[a + 2],
+      attempts = ARGV[a + 3], seen = ARGV[a + 4], done = ARGV[a + 5], latency = ARGV[a + 6],
+      keys = ARGV[a + 7]}
     local ids = {}
-    for i = 12, #op do table.insert(ids, op[i]) end
-    intake_done(K, op[10], op[11], ids)
+    for j = a + 10, i + n do table.insert(ids, ARGV[j]) end
+    intake_done(K, ARGV[a + 8], ARGV[a + 9], ids)
   else return redis.error_reply('botkit: unknown op ' .. tostring(verb)) end
+  i = i + n + 1
 end
-if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
+if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
 return 1
 """
 )
 
+# ARGV: the checks (as `_APPLY` takes them).
 _STILL_TRUE = (
     CHECKS_LUA
     + """
-if redis.call('EXISTS', KEYS[1]) == 1 or not all_unchanged(cjson.decode(ARGV[1])) then
+if redis.call('EXISTS', KEYS[1]) == 1 or not all_unchanged(1, #ARGV) then
   return 0
 end
 return 1
 """
 )
+
+
+def flat_checks(checks: Sequence[Sequence[Any]]) -> list[str]:
+    """An optimistic unit's checks as the scripts take them (see `CHECKS_LUA`)."""
+    out: list[str] = []
+    for verb, key, *rest in checks:
+        out += [verb, key]
+        if verb in ("smembers", "hgetall"):
+            (items,) = rest
+            out += [str(len(items)), *items]
+        elif verb == "zrange":
+            low, high, items = rest
+            out += [low, high, str(len(items)), *items]
+        else:
+            *args, value = rest
+            out += [*args, *(("0", "") if value is False else ("1", value))]
+    return out
+
+
+def flat_ops(ops: Sequence[Sequence[str]]) -> list[str]:
+    """A unit's writes as `_APPLY` takes them: each is its length, then itself."""
+    out: list[str] = []
+    for op in ops:
+        out += [str(len(op)), *op]
+    return out
+
 
 # A set's members and, for each, its field in each of the other keys (hashes): one round
 # trip where reading the set first, then the fields, takes two.
@@ -368,12 +420,8 @@ class Connection:
     async def apply(
         self, token: str | None, ops: list[list[str]], release: bool, checks: list[list[Any]]
     ) -> None:
-        args = [
-            token or "",
-            json.dumps(ops, ensure_ascii=False),
-            "1" if release else "0",
-            json.dumps(checks, ensure_ascii=False),
-        ]
+        flat = flat_checks(checks)
+        args = [token or "", "1" if release else "0", str(len(flat)), *flat, *flat_ops(ops)]
         applied = await self.call(self._apply, [self.key("lock")], args)
         if applied == 2:
             self.conflicts += 1
@@ -385,7 +433,7 @@ class Connection:
 
     async def still_true(self, checks: list[list[Any]]) -> bool:
         """Whether everything an optimistic unit read is still so (and nobody holds the lock)."""
-        args = [json.dumps(checks, ensure_ascii=False)]
+        args = flat_checks(checks)
         return bool(await self.call(self._still_true, [self.key("lock")], args))
 
 
