@@ -143,16 +143,22 @@ STUCK: list[str] = []  # workers that did not stop after SIGTERM (with where the
 
 
 async def stop_workers(procs: list[Bot], workdir: Path) -> None:
-    """SIGTERM each; one still running a minute later is asked where it is (SIGUSR1: its
-    threads' stacks go to its log), reported, and killed, so the run's figures still count."""
+    """SIGTERM each; one still running a minute later is asked where it is (SIGUSR2: what
+    its asyncio tasks await; SIGUSR1: its threads' stacks; both go to its log), reported, and
+    killed, so the run's figures still count."""
     for proc in procs:
         try:
             await proc.terminate(timeout=60)
         except TimeoutError:
             assert proc.proc is not None
+            log = workdir / f"bot-{proc.n}.log"
+            before = len(log.read_text(errors="replace"))
+            proc.proc.send_signal(signal.SIGUSR2)
+            await asyncio.sleep(1)
             proc.proc.send_signal(signal.SIGUSR1)
             await asyncio.sleep(2)
-            tail = (workdir / f"bot-{proc.n}.log").read_text(errors="replace")[-4000:]
+            text = log.read_text(errors="replace")
+            tail = text[max(before - 1500, 0) :][-12000:]
             STUCK.append(f"worker {proc.n} did not stop within 60 s of SIGTERM:\n{tail}")
             await proc.kill()
 

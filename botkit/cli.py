@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import faulthandler
 import json
 import logging
-import signal
 import sys
 from collections.abc import Coroutine
 from enum import StrEnum
@@ -21,6 +19,7 @@ from rich.table import Table
 from botkit import __version__
 from botkit.config import Config, ConfigError, load_config
 from botkit.privacy import RedactingFilter
+from botkit.stacks import register_task_dump, register_thread_dump
 
 app = typer.Typer(
     name="botkit",
@@ -73,11 +72,15 @@ def _job(coro: Coroutine[Any, Any, T]) -> T:
     from botkit.storage.base import StoreError
     from classifiers.errors import ModelLoadError
 
-    if hasattr(signal, "SIGUSR1"):
-        # `kill -USR1 <pid>` prints where every thread of a stuck process is, to its log.
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # `kill -USR1 <pid>` / `kill -USR2 <pid>`: where a stuck process's threads / tasks wait.
+    register_thread_dump()
+
+    async def traced() -> T:
+        register_task_dump(asyncio.get_running_loop())
+        return await coro
+
     try:
-        return asyncio.run(coro)
+        return asyncio.run(traced())
     except ModelLoadError as exc:
         err.print(f"model error: {exc}", markup=False, highlight=False)
     except StoreError as exc:

@@ -513,6 +513,36 @@ def test_a_model_with_other_labels_runs_the_bot_with_categories_from_the_config(
     assert "⚑ opened #1 rumour" in result.stdout
 
 
+def test_a_job_prints_what_its_tasks_await_on_sigusr2(capfd: pytest.CaptureFixture[str]) -> None:
+    """`kill -USR2` writes each asyncio task down to the future it waits on: a process stuck
+    with every thread idle (its loop in `select`) is a task waiting for what will not come."""
+    import asyncio
+    import os
+    import signal
+
+    from botkit.cli import _job
+
+    async def waits_for(gate: asyncio.Event) -> None:
+        await gate.wait()
+
+    async def job() -> int:
+        gate = asyncio.Event()
+        task = asyncio.create_task(waits_for(gate), name="the-stuck-one")
+        await asyncio.sleep(0)
+        os.kill(os.getpid(), signal.SIGUSR2)
+        await asyncio.sleep(0.1)  # the handler runs on the loop
+        gate.set()
+        await task
+        return 7
+
+    assert _job(job()) == 7
+    printed = capfd.readouterr().err
+    assert "the-stuck-one (pending):" in printed
+    stuck = printed.split("the-stuck-one (pending):", 1)[1]
+    assert "in waits_for" in stuck and "in wait" in stuck  # down to Event.wait
+    assert "awaits <Future pending" in stuck
+
+
 def test_a_job_prints_its_threads_stacks_on_sigusr1() -> None:
     """`kill -USR1` on a stuck process writes where each thread is to its log."""
     import asyncio
