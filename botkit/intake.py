@@ -9,7 +9,6 @@ with the backlog: the backlog lives in the store.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from botkit.sealing import Sealer
 from botkit.spool import Spool, SpoolFull
 from botkit.storage.base import IntakeStore, StoreUnavailable
 from botkit.storage.records import IntakeItem
+from botkit.waiting import event_within
 
 log = logging.getLogger(__name__)
 
@@ -132,5 +132,4 @@ class DurableInbox:
                 warned = True
             self.room.clear()
             # Another process may drain it too: look again now and then.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.room.wait(), ROOM_POLL_SECONDS)
+            await event_within(self.room, ROOM_POLL_SECONDS)

@@ -21,6 +21,7 @@ from botkit.intake import DurableInbox
 from botkit.sources import keep_sources, release_sources, take_sources
 from botkit.spool import Spool, forward_while_running
 from botkit.storage.base import StoreUnavailable
+from botkit.waiting import event_within
 from botkit.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,7 @@ async def housekeeping(app: App, stop: asyncio.Event, tick_seconds: float) -> No
             trouble = True
         except Exception:
             log.exception("housekeeping failed; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), tick_seconds)
+        await event_within(stop, tick_seconds)
 
 
 async def serve(
@@ -288,7 +288,8 @@ class _Forwarding:
             return
         self.stop.set()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.task, 5)
+            async with asyncio.timeout(5):  # the task is cancelled when the time is up
+                await self.task
         left = await asyncio.to_thread(self.spool.size)
         if left:
             log.warning("%d event(s) stay in %s until the next start", left, self.spool.path)

@@ -10,7 +10,6 @@ event key, so a crash between the append and the delete repeats nothing) and del
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from botkit.storage.base import IntakeStore, StoreUnavailable
 from botkit.storage.records import IntakeItem
+from botkit.waiting import event_within
 
 log = logging.getLogger(__name__)
 
@@ -110,5 +110,4 @@ async def forward_while_running(
             log.warning("the store answers again: %d buffered event(s) moved into it", moved)
         if stop.is_set():
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
+        await event_within(stop, every)

@@ -10,7 +10,6 @@ fault: the entry is given back without counting an attempt.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,6 +22,7 @@ from botkit.pipeline import Failure, Inbound, Pipeline
 from botkit.sealing import Sealer, SealError
 from botkit.storage.base import Store, StoreUnavailable
 from botkit.storage.records import ClaimedEvent
+from botkit.waiting import event_within
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,7 @@ class Worker:
                 continue
             if until_empty() and await self.store.intake.backlog() == 0:
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.inbox.arrived.wait(), self.poll_seconds)
+            await event_within(self.inbox.arrived, self.poll_seconds)
 
     async def run_once(self) -> int:
         """Claim and handle one batch; returns how many entries it held."""

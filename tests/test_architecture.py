@@ -53,3 +53,34 @@ def test_running_the_core_loads_no_platform_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "[]"
+
+
+def wait_for_calls(directory: Path) -> list[str]:
+    """`asyncio.wait_for(...)` (or a bare `wait_for(...)`) in the code under `directory`."""
+    found = []
+    for path in directory.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            named = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            owner = func.value if isinstance(func, ast.Attribute) else None
+            if named == "wait_for" and (owner is None or getattr(owner, "id", "") == "asyncio"):
+                found.append(f"{path.relative_to(directory)}:{node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize("package", ["botkit", "classifiers", "adapters"])
+def test_no_asyncio_wait_for(package: str) -> None:
+    """On Python 3.11 `asyncio.wait_for` can drop a cancellation (see `botkit.waiting`):
+    a stopped sender went on sending. `asyncio.timeout` or `event_within` instead."""
+    assert wait_for_calls(ROOT / package) == []
+
+
+def test_the_wait_for_check_finds_a_call(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(
+        "import asyncio\nasync def f(e):\n    await asyncio.wait_for(e.wait(), 1)\n",
+        encoding="utf-8",
+    )
+    assert wait_for_calls(tmp_path) == ["m.py:3"]

@@ -151,7 +151,8 @@ class WebhookServer:
         try:
             # Shielded: past the deadline the platform gets 503 and will post again, while
             # this hand-over finishes (the core recognises the second delivery).
-            await asyncio.wait_for(asyncio.shield(work), self._deadline)
+            async with asyncio.timeout(self._deadline):
+                await asyncio.shield(work)
         except TimeoutError:
             log.warning(
                 "%s webhook: storing a post took over %.1f s; answered 503",

@@ -10,7 +10,6 @@ the URL the webhook gave (Meta's CDN) with neither the token nor the proof (`pho
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -24,6 +23,7 @@ from adapters.kit.photos import fetch_bounded
 from adapters.messenger.errors import GraphError, delivery_error
 from adapters.messenger.settings import MessengerSettings
 from botkit.adapter import DeliveryError
+from botkit.waiting import event_within
 
 JSON = dict[str, Any]
 
@@ -56,8 +56,7 @@ class GraphClient:
         if session is None:
             return
         # A call cut off by a closing session would be an ambiguous send for no reason.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), self.config.request_timeout_seconds)
+        await event_within(self._idle, self.config.request_timeout_seconds)
         await session.close()
 
     async def send_message(self, psid: str, message: JSON) -> str | None:

@@ -47,6 +47,7 @@ from botkit.config import AdapterSettings
 from botkit.domain import Message
 from botkit.outbound import Button, CopyMessage, DeleteMessage, EditText, Outbound, SendText
 from botkit.pacing import Rate
+from botkit.waiting import event_within
 
 log = logging.getLogger(__name__)
 
@@ -270,12 +271,9 @@ class TelegramAdapterBase(Adapter, Generic[U]):
         await self.hand_over(await self.collect(handle_raw, raw), wait=False)
 
     async def _ready_inbox(self) -> Inbox:
-        if self._inbox is None:
-            # An embedding host may deliver updates before botkit's serve() has started.
-            try:
-                await asyncio.wait_for(self._inbox_ready.wait(), INBOX_WAIT_SECONDS)
-            except TimeoutError:
-                raise IntakeUnavailable("botkit is not running yet") from None
+        # An embedding host may deliver updates before botkit's serve() has started.
+        if self._inbox is None and not await event_within(self._inbox_ready, INBOX_WAIT_SECONDS):
+            raise IntakeUnavailable("botkit is not running yet")
         assert self._inbox is not None
         return self._inbox
 

@@ -26,7 +26,6 @@ imports botkit or the adapter.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -61,6 +60,7 @@ from adapters.testing.messenger_state import (
     token_invalid,
     unavailable,
 )
+from botkit.waiting import event_within
 
 __all__ = ["FakeMessenger"]
 
@@ -386,8 +386,7 @@ class FakeMessenger:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"{description or 'condition'} not met within {timeout} s")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+            await event_within(changed, remaining)
 
     async def next_message(
         self,

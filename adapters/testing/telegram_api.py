@@ -43,6 +43,7 @@ from adapters.testing.telegram_state import (
     WebhookConfig,
     WebhookDelivery,
 )
+from botkit.waiting import event_within
 
 __all__ = ["SECRET_TOKEN_HEADER", "FakeBotAPI"]
 
@@ -443,8 +444,7 @@ class FakeBotAPI(BotAPIMethods):
 
     async def _wait_changed(self, timeout: float | None) -> None:
         event = self._changed
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+        await event_within(event, timeout)
 
     # ------------------------------------------------------------------ HTTP
 

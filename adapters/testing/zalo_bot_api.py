@@ -45,6 +45,7 @@ from adapters.testing.zalo_bot_state import (
     take,
 )
 from adapters.testing.zalo_bot_updates import TEXT, image_update, new_id
+from botkit.waiting import event_within
 
 log = logging.getLogger(__name__)
 
@@ -409,8 +410,7 @@ class FakeZaloBotAPI:
                 status = 408 if self.empty_poll == "http" else 200
                 raise ZaloAPIError(408, "Request timeout", http_status=status)
             changed = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+            await event_within(changed, remaining)
 
     async def _set_webhook(self, params: JSON) -> JSON:
         url = str(params.get("url") or "")

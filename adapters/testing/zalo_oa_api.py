@@ -246,8 +246,12 @@ class FakeZaloOA:
                 await self._changed.wait()  # taken right after the check: no change is missed
             return result
 
+        # As a task, so a call yields to the bot at least once even when the condition
+        # already holds: tests written against this emulator expect that turn.
+        checking = asyncio.ensure_future(holds())
         try:
-            return await asyncio.wait_for(holds(), timeout)
+            async with asyncio.timeout(timeout):
+                return await checking  # cancelled with the wait when the time is up
         except TimeoutError:
             raise TimeoutError(f"{description or 'condition'} not met within {timeout} s") from None
 

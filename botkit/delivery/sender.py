@@ -9,7 +9,6 @@ own lane: classification and other officers' alerts go on. Platform pacing (Tele
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections import deque
@@ -43,6 +42,7 @@ from botkit.storage.records import (
     Sent,
     Work,
 )
+from botkit.waiting import event_within, to_the_end
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class Sender:
         self.wake = asyncio.Event()
         self.stats = SenderStats()
         self._lanes: dict[Destination, asyncio.Task[None]] = {}
+        self._cancelling = False
         self._storage_trouble = False
         # Stopping: alerts held by an officer's rate limit go now, as one digest, rather
         # than wait for the next start.
@@ -108,8 +109,7 @@ class Sender:
         while not stop.is_set():
             self.wake.clear()  # before looking: a wake-up during the look is not lost
             await self.pump()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), IDLE_SECONDS)
+            await event_within(self.wake, IDLE_SECONDS)
 
     async def pump(self) -> int:
         """Start a lane for every destination with due work; returns how many started."""
@@ -149,10 +149,16 @@ class Sender:
             )
 
     async def cancel_lanes(self) -> None:
-        lanes = list(self._lanes.values())
-        for lane in lanes:
-            lane.cancel()
-        await asyncio.gather(*lanes, return_exceptions=True)
+        # A lane also stops at its next piece of work: a cancellation can be lost (see
+        # `botkit.waiting`), and a lane that lost it would send its chat's whole queue first.
+        self._cancelling = True
+        try:
+            lanes = list(self._lanes.values())
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+        finally:
+            self._cancelling = False
 
     async def run_once(self, max_rounds: int = 1000) -> None:
         """Send everything due, one destination after another (replay on virtual time)."""
@@ -167,7 +173,7 @@ class Sender:
 
     async def _lane(self, destination: Destination, register: bool = True) -> None:
         try:
-            while True:
+            while not self._cancelling:
                 work = await self.store.outbox.claim(
                     destination, self.owner, self.clock.now(), self.lease, self.edit_interval
                 )
@@ -346,11 +352,11 @@ class Sender:
         except DeliveryError as exc:
             return self._retry(attempts, str(exc), False, exc.retry_after)
         except asyncio.CancelledError:
-            retry = Retry(self.clock.now(), "stopped before the send")
-            await asyncio.shield(self._settle(work, retry))
+            await self._settle(work, Retry(self.clock.now(), "stopped before the send"))
             raise
         try:
-            ref = await asyncio.wait_for(self.dispatcher.send(platform, action), timeout)
+            async with asyncio.timeout(timeout):
+                ref = await self.dispatcher.send(platform, action)
         except TimeoutError:
             return self._retry(attempts, f"no answer within {timeout:g} s", ambiguous=True)
         except Unsupported as exc:
@@ -361,8 +367,9 @@ class Sender:
             return self._retry(attempts, str(exc), exc.ambiguous, exc.retry_after)
         except asyncio.CancelledError:
             # Stopped mid-send: it may or may not have arrived; the next run resends, marked.
-            retry = Retry(self.clock.now(), "stopped during the send", ambiguous=True)
-            await asyncio.shield(self._settle(work, retry))
+            await self._settle(
+                work, Retry(self.clock.now(), "stopped during the send", ambiguous=True)
+            )
             raise
         except Exception as exc:  # an adapter's unforeseen error: assume it may have arrived
             return self._retry(attempts, f"{type(exc).__name__}: {exc}", ambiguous=True)
@@ -380,7 +387,9 @@ class Sender:
         return Retry(self.clock.now() + timedelta(seconds=delay), error, ambiguous)
 
     async def _settle(self, work: Work, outcome: Outcome) -> None:
-        kept = await self.store.outbox.settle(work, outcome, self.clock.now())
+        # Written down even when the sender is stopped meanwhile: a send the platform took,
+        # left unrecorded, would go out again after the restart.
+        kept = await to_the_end(self.store.outbox.settle(work, outcome, self.clock.now()))
         self._log_outcome(work, outcome)
         if not kept:
             self.stats.lost_leases += 1

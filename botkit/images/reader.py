@@ -66,10 +66,10 @@ class PhotoReader:
         if ref is None or not self.settings.enabled:
             return PhotoRead(message)
         try:
-            data = await asyncio.wait_for(
-                self.fetcher.fetch_photo(message.platform, ref, self.settings.max_bytes),
-                self.settings.fetch_timeout_seconds,
-            )
+            async with asyncio.timeout(self.settings.fetch_timeout_seconds):
+                data = await self.fetcher.fetch_photo(
+                    message.platform, ref, self.settings.max_bytes
+                )
             async with self._slots:
                 text, print_, failed = await asyncio.to_thread(self._examine, data)
         except (PhotoUnavailable, Unsupported, BadImage) as exc:

@@ -52,7 +52,8 @@ def web_app(
 
     async def healthz(request: Request) -> Response:
         try:
-            await asyncio.wait_for(store.status(clock.now()), STORE_TIMEOUT)
+            async with asyncio.timeout(STORE_TIMEOUT):
+                await store.status(clock.now())
         except Exception as exc:  # whatever broke, a health check answers, never a 500
             reason = str(exc) if isinstance(exc, StoreError) else type(exc).__name__
             if isinstance(exc, TimeoutError):
@@ -65,7 +66,8 @@ def web_app(
             now_counts = counts()
             metrics.count(now_counts.messages, now_counts.flagged, now_counts.alert_seconds)
         try:
-            status = await asyncio.wait_for(store.status(clock.now()), STORE_TIMEOUT)
+            async with asyncio.timeout(STORE_TIMEOUT):
+                status = await store.status(clock.now())
         except Exception as exc:  # the process's own counters are still worth scraping
             log.warning("metrics: the store's figures are missing this time: %r", exc)
         else:

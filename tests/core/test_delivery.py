@@ -12,7 +12,7 @@ import pytest
 from botkit.adapter import DeliveryError, Unsupported
 from botkit.config import Config
 from botkit.domain import IncidentState
-from botkit.outbound import SendText
+from botkit.outbound import Outbound, SendText
 from botkit.storage.records import Destination, PageWork, Sent
 from tests.conftest import BASE_CONFIG, make_config
 from tests.core.harness import Harness
@@ -61,6 +61,35 @@ async def test_stopping_while_waiting_for_room_is_not_an_ambiguous_send(h: Harne
     assert h.pages_to("u-thanh") == 1
     [row] = await h.store.outbox.alerts()
     assert row.status == "sent" and row.ambiguous == 0
+
+
+async def test_stopping_as_a_send_finishes_records_it_and_sends_nothing_more(h: Harness) -> None:
+    """Stopped just as the platform accepts a page: that page is recorded as sent, and the
+    lane takes no further work. (Python 3.11's `asyncio.wait_for` dropped a cancellation
+    arriving at that moment, and the lane went on through its chat's whole queue, one
+    message a second under Telegram's limit, while the process waited to exit.)"""
+    real = h.dispatcher.send
+    stopping: list[asyncio.Future[None]] = []
+
+    async def send(adapter: str, action: Outbound) -> str | None:
+        if not stopping:  # the stop lands as the first send returns
+            loop = asyncio.get_running_loop()
+            loop.call_soon(lambda: stopping.append(asyncio.ensure_future(h.sender.cancel_lanes())))
+        return await real(adapter, action)
+
+    h.dispatcher.send = send  # type: ignore[method-assign]
+    for n in range(3):  # three incidents for one officer: three pages to one chat
+        await h.flag(f"tin đồn số {n} về dịch bệnh ở thôn 3", deliver=False)
+    await h.sender.pump()
+    for _ in range(100):
+        if stopping and stopping[0].done():
+            break
+        await asyncio.sleep(0.01)
+    assert stopping and stopping[0].done()
+    assert h.pages_to("u-thanh") == 1
+    rows = sorted(await h.store.outbox.alerts(), key=lambda r: r.id)
+    assert [r.status for r in rows] == ["sent", "pending", "pending"]
+    assert rows[0].ambiguous == 0  # recorded as it happened: it will not go out again
 
 
 async def test_a_permanent_failure_tries_the_next_contact(t0: datetime) -> None:
