@@ -551,10 +551,15 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         first = np.searchsorted(bounds + lengths, start, side="right")
         last = np.searchsorted(bounds, end, side="left") - 1
         touching = first <= last  # an n-gram of spaces alone belongs to no word
-        totals = np.zeros(len(words) + 1)
-        np.add.at(totals, first[touching], share[touching])
-        np.add.at(totals, last[touching] + 1, -share[touching])
-        return np.asarray(np.cumsum(totals)[:-1])
+        first, share = first[touching], share[touching]
+        spans = last[touching] - first + 1
+        # Each n-gram's share goes to every word it touches, one by one. (A running sum of
+        # +share at its first word and -share after its last would leave rounding residue,
+        # about 1e-16, on words no n-gram touches, which must be credited with exactly 0.)
+        offsets = np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+        totals = np.zeros(len(words))
+        np.add.at(totals, np.repeat(first, spans) + offsets, np.repeat(share, spans))
+        return totals
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Probabilities, one column per entry of `classes_`."""
