@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -40,3 +40,19 @@ async def to_the_end(work: Awaitable[T]) -> T:
         if not task.done():
             await asyncio.shield(task)  # a second cancellation leaves it running alone
         raise
+
+
+async def cancel_and_wait(task: asyncio.Future[Any]) -> None:
+    """Cancel `task` and wait until it has ended; its own cancellation ends here, the
+    caller's does not.
+
+    `task.cancel()` then `with suppress(CancelledError): await task` swallows both: a caller
+    cancelled while it waits for the task (an adapter stopped during its shutdown) would
+    carry on as if nothing had been asked."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise

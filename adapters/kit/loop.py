@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
+
+from botkit.waiting import cancel_and_wait
 
 
 @dataclass
@@ -29,10 +30,8 @@ async def run_until(receiver: Awaitable[Any], stop: asyncio.Event) -> None:
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopper.cancel()
-        task.cancel()
         await asyncio.gather(stopper, return_exceptions=True)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 class Backoff:

@@ -43,7 +43,7 @@ from adapters.testing.telegram_state import (
     WebhookConfig,
     WebhookDelivery,
 )
-from botkit.waiting import event_within
+from botkit.waiting import cancel_and_wait, event_within
 
 __all__ = ["SECRET_TOKEN_HEADER", "FakeBotAPI"]
 
@@ -200,9 +200,7 @@ class FakeBotAPI(BotAPIMethods):
         self._notify()
         task, self._webhook_task = self._webhook_task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -19,7 +19,6 @@ without an answer. It listens on 127.0.0.1 and posts only to loopback.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import ipaddress
 import json
@@ -45,7 +44,7 @@ from adapters.testing.zalo_bot_state import (
     take,
 )
 from adapters.testing.zalo_bot_updates import TEXT, image_update, new_id
-from botkit.waiting import event_within
+from botkit.waiting import cancel_and_wait, event_within
 
 log = logging.getLogger(__name__)
 
@@ -519,9 +518,7 @@ class FakeZaloBotAPI:
     async def _stop_webhook_task(self) -> None:
         task, self._webhook_task = self._webhook_task, None
         if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     def __repr__(self) -> str:
         where = self.base_url if self._port is not None else "not running"

@@ -22,7 +22,6 @@ alerts) and the webhook goes on receiving.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -40,6 +39,7 @@ from botkit.adapter import Adapter, Inbox, IntakeUnavailable, Unsupported
 from botkit.config import AdapterSettings
 from botkit.outbound import Outbound, SendText
 from botkit.pacing import Rate
+from botkit.waiting import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,7 @@ class ZaloOAAdapter(Adapter):
         try:
             await self._stop.wait()
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await cancel_and_wait(keeper)
             await server.close()
             self.listening.clear()
 
