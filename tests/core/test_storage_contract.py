@@ -512,6 +512,29 @@ async def test_intake_leases_entries_until_done(store: Store) -> None:
     assert len(await store.intake.claim("w4", 5, later, LEASE, 20)) == 3
 
 
+async def test_a_claim_takes_expired_entries_first_and_never_more_than_its_limit(
+    store: Store,
+) -> None:
+    """Entries whose lease ran out come before new ones (a dead worker's entries are not
+    starved by a stream that never empties), and a batch never exceeds the limit: what does
+    not fit waits for the next claim, its delivery not counted."""
+    await store.intake.append(items("a", "b"), T0)
+    assert len(await store.intake.claim("w1", 2, T0, LEASE, 20)) == 2
+    await store.intake.append(items("c", "d", "e"), T0)
+    later = T0 + LEASE + timedelta(seconds=1)  # w1 died holding a and b
+    batch = await store.intake.claim("w2", 3, later, LEASE, 20)
+    assert [(c.payload, c.deliveries) for c in batch] == [
+        (b"payload a", 2),
+        (b"payload b", 2),
+        (b"payload c", 1),
+    ]
+    rest = await store.intake.claim("w3", 5, later, LEASE, 20)
+    assert [(c.payload, c.deliveries) for c in rest] == [(b"payload d", 1), (b"payload e", 1)]
+    assert await store.intake.claim("w4", 5, later, LEASE, 20) == []
+    await store.intake.done([c.id for c in batch + rest], later)
+    assert await store.intake.backlog() == 0
+
+
 async def test_a_failing_event_is_retried_then_dead_lettered(store: Store) -> None:
     await store.intake.append(items("poison", "fine"), T0)
     for attempt in range(3):
