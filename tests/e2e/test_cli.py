@@ -166,6 +166,16 @@ def test_a_tampered_model_is_refused_with_the_file_named(workdir: Path) -> None:
     assert "model error" in result.stderr and "model.skops" in result.stderr
 
 
+def test_a_started_bot_sets_its_long_lived_objects_aside_from_garbage_collection(
+    workdir: Path,
+) -> None:
+    # Each full pass over them stopped the loop for 100-200 ms (see `botkit.heap`).
+    result = botkit("run", "--verbose", cwd=workdir, stdin="Lan: xin chào\n")
+    assert result.returncode == 0, result.stderr
+    # (The log's redaction hides the count, as it hides every number.)
+    assert "long-lived objects set aside from garbage collection" in result.stderr
+
+
 def test_a_corrupt_database_is_a_clear_error(workdir: Path) -> None:
     (workdir / "var").mkdir()
     (workdir / "var" / "botkit.sqlite3").write_bytes(b"not a database" * 200)
