@@ -393,6 +393,34 @@ def test_sigterm_stops_after_handling_what_was_accepted(workdir: Path) -> None:
     assert "Traceback" not in err  # a clean stop is not a crash
 
 
+def test_sighup_reloads_the_config_and_the_bot_goes_on(workdir: Path) -> None:
+    import signal
+    import time
+
+    env = {**os.environ, "BOTKIT_HASH_KEY": "test-key-0123456789abcdef", "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [*BOTKIT, "run"], cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write("Tư: co trom vao nha em o thon 5 lay mat xe wave, ae ai thay bao giup\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    seen = ""
+    while "⚑ opened" not in seen and time.monotonic() < deadline:
+        seen += proc.stdout.readline()
+    proc.send_signal(signal.SIGHUP)
+    logged = ""
+    while "configuration reloaded" not in logged and time.monotonic() < deadline:
+        logged += proc.stderr.readline()
+    after = "Lan: tối nay trộm vào nhà bác Tư ở thôn 5 lấy mất con bò, ai thấy báo giúp\n"
+    out, err = proc.communicate(after, timeout=60)  # then stdin ends, and so does the run
+    assert "configuration reloaded" in logged, logged + err
+    assert proc.returncode == 0, err
+    assert "done: 2 message(s), 2 flag(s)" in out, seen + out
+    assert "Traceback" not in logged + err
+
+
 def test_sigterm_under_an_unthrottled_writer_ends_in_time_and_keeps_the_rest(
     workdir: Path,
 ) -> None:
