@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -365,20 +367,15 @@ def test_a_confirmed_hoax_is_recognised_when_it_comes_back_reworded(workdir: Pat
     assert "opened #2" not in result.stdout
 
 
-def test_sigterm_stops_after_handling_what_was_accepted(workdir: Path) -> None:
-    import signal
-    import time
-
+def _running_bot_with_an_open_incident(
+    workdir: Path,
+) -> tuple[subprocess.Popen[str], str]:
+    """`botkit run` on stdin, once a reported theft has opened incident #1 (its stdout so far)."""
     env = {**os.environ, "BOTKIT_HASH_KEY": "test-key-0123456789abcdef", "NO_COLOR": "1"}
     proc = subprocess.Popen(
-        [*BOTKIT, "run"],
-        cwd=workdir,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+        [*BOTKIT, "run"], cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write("Tư: co trom vao nha em o thon 5 lay mat xe wave, ae ai thay bao giup\n")
     proc.stdin.flush()
@@ -386,6 +383,11 @@ def test_sigterm_stops_after_handling_what_was_accepted(workdir: Path) -> None:
     seen = ""
     while "⚑ opened" not in seen and time.monotonic() < deadline:
         seen += proc.stdout.readline()
+    return proc, seen
+
+
+def test_sigterm_stops_after_handling_what_was_accepted(workdir: Path) -> None:
+    proc, seen = _running_bot_with_an_open_incident(workdir)
     proc.send_signal(signal.SIGTERM)  # stdin stays open: only the signal can stop it
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -394,22 +396,10 @@ def test_sigterm_stops_after_handling_what_was_accepted(workdir: Path) -> None:
 
 
 def test_sighup_reloads_the_config_and_the_bot_goes_on(workdir: Path) -> None:
-    import signal
-    import time
-
-    env = {**os.environ, "BOTKIT_HASH_KEY": "test-key-0123456789abcdef", "NO_COLOR": "1"}
-    proc = subprocess.Popen(
-        [*BOTKIT, "run"], cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    proc.stdin.write("Tư: co trom vao nha em o thon 5 lay mat xe wave, ae ai thay bao giup\n")
-    proc.stdin.flush()
-    deadline = time.monotonic() + 60
-    seen = ""
-    while "⚑ opened" not in seen and time.monotonic() < deadline:
-        seen += proc.stdout.readline()
+    proc, seen = _running_bot_with_an_open_incident(workdir)
+    assert proc.stderr is not None
     proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 60
     logged = ""
     while "configuration reloaded" not in logged and time.monotonic() < deadline:
         logged += proc.stderr.readline()
@@ -424,9 +414,7 @@ def test_sighup_reloads_the_config_and_the_bot_goes_on(workdir: Path) -> None:
 def test_sigterm_under_an_unthrottled_writer_ends_in_time_and_keeps_the_rest(
     workdir: Path,
 ) -> None:
-    import signal
     import sqlite3
-    import time
 
     env = {**os.environ, "BOTKIT_HASH_KEY": "test-key-0123456789abcdef", "NO_COLOR": "1"}
     line = "Lan: chiều nay họp tổ dân phố lúc 5 giờ nhé, nhà nào cũng đi nhé\n"
@@ -556,7 +544,6 @@ def test_a_job_prints_what_its_tasks_await_on_sigusr2(capfd: pytest.CaptureFixtu
     with every thread idle (its loop in `select`) is a task waiting for what will not come."""
     import asyncio
     import os
-    import signal
 
     from botkit.cli import _job
 
@@ -585,7 +572,6 @@ def test_a_job_prints_its_threads_stacks_on_sigusr1() -> None:
     """`kill -USR1` on a stuck process writes where each thread is to its log."""
     import asyncio
     import faulthandler
-    import signal
 
     from botkit.cli import _job
 
